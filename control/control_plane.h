@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * control_plane - the thread of paygate that is not a worker lcore: drains
+ * every worker's hand-off ring, sends the requests to the bank over
+ * pipelined ISO 8583/TCP connections, matches answers to requests by
+ * auth_key (42 + 41 + 11 + 7), times requests out (91), and returns each
+ * record to its worker's to_worker ring.
+ *
+ * Owns: bank connections, the table of requests at the bank, the timeout
+ * queue, and its counters. Runs on one thread; no locks inside. Its own
+ * memory comes from jemalloc and is sized at create time.
+ */
+#ifndef PAYGATE_CONTROL_PLANE_H
+#define PAYGATE_CONTROL_PLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff.h"
+
+struct control_config {
+	char bank_host[64];          /* IPv4 literal or name */
+	uint16_t bank_port;
+	uint16_t bank_connections;   /* pipelined TCP connections */
+	uint8_t bank_enc;            /* enum iso_bitmap_enc on the bank link */
+	uint32_t bank_timeout_ms;    /* per request; then 91 */
+	uint32_t inflight_max;       /* requests at the bank at once */
+	uint32_t idle_sleep_us;      /* sleep when idle; 0 = spin */
+};
+
+#define foreach_control_counter                                              \
+	_(handoff_rx, "requests taken from workers")                        \
+	_(bank_tx, "requests written to the bank")                          \
+	_(bank_rx, "answers read from the bank")                            \
+	_(bank_matched, "answers matched to a request")                     \
+	_(bank_unmatched, "answers with no request (late or unknown)")      \
+	_(bank_garbage, "answers that did not parse")                       \
+	_(timeouts, "requests answered 91 after bank_timeout_ms")           \
+	_(unavailable, "requests answered 91: no bank link")                \
+	_(connects, "bank connections established")                         \
+	_(disconnects, "bank connections lost")                             \
+	_(result_ring_full, "results that waited for a full worker ring")
+
+struct control_counters {
+#define _(name, help) uint64_t name;
+	foreach_control_counter
+#undef _
+};
+
+struct control_plane;
+
+struct control_plane *control_plane_create(const struct control_config *cfg,
+					   struct handoff_channel *channels,
+					   unsigned int n_workers);
+/* The thread's body: returns when *quit becomes true, after handing every
+ * record it holds back to its worker (answered 91 if still at the bank). */
+int control_plane_run(struct control_plane *cp, volatile bool *quit);
+/* Safe to call from another thread: copies counters that are only ever
+ * incremented by the control thread (torn reads of a 64-bit counter do not
+ * happen on x86-64). */
+void control_plane_counters(const struct control_plane *cp,
+			    struct control_counters *out);
+void control_plane_destroy(struct control_plane *cp);
+
+#endif /* PAYGATE_CONTROL_PLANE_H */
