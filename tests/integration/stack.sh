@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Starting the three programs of a run, shared by the demo, the integration
+# tests and the benchmark. Source after lib.sh and pg_init.
+
+# pg_write_config FILE BANK_PORT [extra ini lines...]: a gateway config in
+# $PG_TMP with the sample merchants, sized to fit in --no-huge -m 512.
+pg_write_config() {
+	local ini=$1 bank_port=$2
+	shift 2
+	cat >"$ini" <<EOF
+[gateway]
+mac = 02:00:00:00:00:01
+ip = 198.18.0.1
+udp_port = 8583
+bitmap = ${PG_BITMAP:-binary}
+merchants = ${PG_MERCHANTS:-$PG_SRC/configs/merchants.csv}
+idle_sleep_us = ${PG_WORKER_SLEEP_US:-0}
+
+[limits]
+idem_entries = 65536
+idem_ttl_ms = 600000
+requests_max = 8191
+mbufs = 8191
+ring_size = 4096
+
+[bank]
+host = 127.0.0.1
+port = $bank_port
+connections = 2
+bitmap = binary
+timeout_ms = ${PG_BANK_TIMEOUT_MS:-2000}
+inflight_max = 4096
+
+[control]
+idle_sleep_us = 20
+EOF
+}
+
+# pg_start_banksim [extra args]: sets PG_BANK_PORT.
+pg_start_banksim() {
+	pg_start banksim "$PG_BANKSIM" --listen 127.0.0.1:0 \
+		--port-file "$PG_TMP/bank.port" \
+		--cards "${PG_CARDS:-$PG_SRC/configs/cards.csv}" \
+		--balances-out "$PG_TMP/balances.csv" "$@"
+	pg_wait_file "$PG_TMP/bank.port"
+	PG_BANK_PORT=$(cat "$PG_TMP/bank.port")
+}
+
+# pg_start_gateway LCORES VDEV... : the gateway on the given vdevs, config
+# $PG_TMP/paygate.ini, counters to $PG_TMP/gateway.json at exit.
+pg_start_gateway() {
+	local lcores=$1
+	shift
+	local vdevs=() v
+	for v in "$@"; do
+		vdevs+=(--vdev "$v")
+	done
+	# shellcheck disable=SC2046
+	pg_start gateway "$PG_GATEWAY" $(pg_eal gw) --lcores "$lcores" "${vdevs[@]}" \
+		-- -c "$PG_TMP/paygate.ini" --stats-file "$PG_TMP/gateway.json"
+}
+
+# Gateway's telemetry: pg_gateway_stats EXPR evaluates EXPR over the
+# /paygate/stats answer `d`.
+pg_gateway_stats() {
+	python3 "$PG_SRC/tests/integration/telemetry.py" "${PG_TAG}_gw" /paygate/stats \
+		>"$PG_TMP/telemetry.json" 2>/dev/null || return 1
+	pg_json "$PG_TMP/telemetry.json" "$1"
+}
