@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cfgfile.h>
+#include <rte_common.h>
+
+#include "config.h"
+
+struct loader {
+	struct rte_cfgfile *f;
+	const char *path;
+	char *err;
+	size_t err_len;
+	int failed;
+};
+
+static const char *
+get(struct loader *l, const char *sec, const char *key)
+{
+	const char *v;
+
+	if (l->failed)
+		return NULL;
+	v = rte_cfgfile_get_entry(l->f, sec, key);
+	if (v == NULL || *v == 0) {
+		snprintf(l->err, l->err_len, "%s: [%s] %s is missing", l->path, sec, key);
+		l->failed = 1;
+	}
+	return v;
+}
+
+static uint32_t
+get_u32(struct loader *l, const char *sec, const char *key, uint64_t min,
+	uint64_t max, int pow2)
+{
+	const char *v = get(l, sec, key);
+	char *end;
+	unsigned long long n;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end != 0 || n < min || n > max ||
+	    (pow2 && !rte_is_power_of_2((uint32_t)n))) {
+		snprintf(l->err, l->err_len, "%s: [%s] %s = '%s': expected %s%llu..%llu",
+			 l->path, sec, key, v, pow2 ? "a power of two in " : "",
+			 (unsigned long long)min, (unsigned long long)max);
+		l->failed = 1;
+		return 0;
+	}
+	return (uint32_t)n;
+}
+
+static uint8_t
+get_enc(struct loader *l, const char *sec, const char *key)
+{
+	const char *v = get(l, sec, key);
+
+	if (v == NULL)
+		return 0;
+	if (strcmp(v, "binary") == 0)
+		return ISO_BITMAP_BINARY;
+	if (strcmp(v, "hex") == 0)
+		return ISO_BITMAP_HEX;
+	snprintf(l->err, l->err_len, "%s: [%s] %s = '%s': expected binary or hex",
+		 l->path, sec, key, v);
+	l->failed = 1;
+	return 0;
+}
+
+int
+paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
+		    size_t err_len)
+{
+	struct loader l = { .path = path, .err = err, .err_len = err_len };
+	const char *v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	l.f = rte_cfgfile_load(path, 0);
+	if (l.f == NULL) {
+		snprintf(err, err_len, "%s: cannot read or parse", path);
+		return -1;
+	}
+	v = get(&l, "gateway", "mac");
+	if (v && !frame_mac_parse(v, &cfg->local.mac)) {
+		snprintf(err, err_len, "%s: [gateway] mac = '%s': expected aa:bb:cc:dd:ee:ff", path, v);
+		l.failed = 1;
+	}
+	v = get(&l, "gateway", "ip");
+	if (v && !frame_ip_parse(v, &cfg->local.ip)) {
+		snprintf(err, err_len, "%s: [gateway] ip = '%s': expected a dotted IPv4 address", path, v);
+		l.failed = 1;
+	}
+	cfg->local.port = rte_cpu_to_be_16((uint16_t)get_u32(&l, "gateway", "udp_port", 1, 65535, 0));
+	cfg->enc = get_enc(&l, "gateway", "bitmap");
+	v = get(&l, "gateway", "merchants");
+	if (v) {
+		/* Relative to the ini file, so a config directory moves whole. */
+		const char *slash = strrchr(path, '/');
+		int n;
+
+		if (v[0] == '/' || slash == NULL)
+			n = snprintf(cfg->merchants_path, sizeof(cfg->merchants_path), "%s", v);
+		else
+			n = snprintf(cfg->merchants_path, sizeof(cfg->merchants_path), "%.*s/%s",
+				     (int)(slash - path), path, v);
+		if (n < 0 || (size_t)n >= sizeof(cfg->merchants_path)) {
+			snprintf(err, err_len, "%s: [gateway] merchants: path too long", path);
+			l.failed = 1;
+		}
+	}
+	cfg->idle_sleep_us = get_u32(&l, "gateway", "idle_sleep_us", 0, 100000, 0);
+
+	cfg->idem_entries = get_u32(&l, "limits", "idem_entries", 64, 1u << 26, 1);
+	cfg->idem_ttl_ms = get_u32(&l, "limits", "idem_ttl_ms", 1, 86400000, 0);
+	cfg->requests_max = get_u32(&l, "limits", "requests_max", 64, 1u << 22, 0);
+	cfg->mbufs = get_u32(&l, "limits", "mbufs", 1024, 1u << 22, 0);
+	cfg->ring_size = get_u32(&l, "limits", "ring_size", 64, 1u << 22, 1);
+
+	struct control_config *cp = &cfg->control;
+
+	v = get(&l, "bank", "host");
+	if (v)
+		snprintf(cp->bank_host, sizeof(cp->bank_host), "%s", v);
+	cp->bank_port = (uint16_t)get_u32(&l, "bank", "port", 1, 65535, 0);
+	cp->bank_connections = (uint16_t)get_u32(&l, "bank", "connections", 1, 64, 0);
+	cp->bank_enc = get_enc(&l, "bank", "bitmap");
+	cp->bank_timeout_ms = get_u32(&l, "bank", "timeout_ms", 1, 600000, 0);
+	cp->inflight_max = get_u32(&l, "bank", "inflight_max", 1, 1u << 22, 0);
+	cp->idle_sleep_us = get_u32(&l, "control", "idle_sleep_us", 0, 100000, 0);
+
+	rte_cfgfile_close(l.f);
+	return l.failed ? -1 : 0;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paygate: EAL, configuration, ports, pools and rings, then the worker
+ * lcores and the control-plane thread; the main lcore keeps the clock and
+ * waits for a signal, then stops everything in order and writes counters.
+ *
+ *   paygate <EAL args> -- -c paygate.ini [--stats-file stats.json]
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "control_plane.h"
+#include "gateway_stats.h"
+#include "merchant_table.h"
+#include "validate.h"
+#include "worker.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+#define MBUF_CACHE 256
+#define REQUEST_CACHE 64
+
+static volatile bool workers_quit;
+static volatile bool control_quit;
+static volatile sig_atomic_t signalled;
+
+static struct paygate_config cfg;
+static struct merchant_table merchants;
+static struct gateway_clock clock_now;
+static struct worker *workers;
+static unsigned int n_workers;
+static struct control_plane *cp;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	signalled = 1;
+}
+
+static void
+clock_refresh(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	clock_now.year = (uint16_t)(tm.tm_year + 1900);
+	clock_now.month = (uint8_t)(tm.tm_mon + 1);
+}
+
+static void *
+control_thread(void *arg)
+{
+	control_plane_run(arg, &control_quit);
+	return NULL;
+}
+
+static int
+port_setup(uint16_t port, uint16_t queues, struct rte_mempool *pool)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf = { 0 };
+	uint16_t rxd = RX_DESC, txd = TX_DESC;
+	int socket = rte_eth_dev_socket_id(port);
+	int ret;
+
+	ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		return ret;
+	if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
+		fprintf(stderr, "paygate: port %u has %u rx / %u tx queues, %u workers need one each\n",
+			port, info.max_rx_queues, info.max_tx_queues, queues);
+		return -1;
+	}
+	if (queues > 1 && info.flow_type_rss_offloads) {
+		/* RSS spreads clients' flows; one request's frames stay on
+		 * one queue. */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
+						   info.flow_type_rss_offloads;
+	}
+	ret = rte_eth_dev_configure(port, queues, queues, &conf);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (ret != 0)
+		return ret;
+	for (uint16_t q = 0; q < queues; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, pool);
+		if (ret != 0)
+			return ret;
+		ret = rte_eth_tx_queue_setup(port, q, txd, socket, NULL);
+		if (ret != 0)
+			return ret;
+	}
+	/* Our configured MAC on the port if it takes one; otherwise listen
+	 * to everything and let frame_parse filter. */
+	if (rte_eth_dev_default_mac_addr_set(port, &cfg.local.mac) != 0)
+		rte_eth_promiscuous_enable(port);
+	return rte_eth_dev_start(port);
+}
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s <EAL args> -- -c paygate.ini [--stats-file FILE]\n", prog);
+	exit(2);
+}
+
+static void
+print_summary(void)
+{
+	struct worker_counters t;
+	struct control_counters cc;
+
+	gateway_stats_sum(&t);
+	control_plane_counters(cp, &cc);
+	printf("paygate: rx %lu tx %lu handoff %lu results %lu replayed %lu absorbed %lu "
+	       "conflicts %lu rate_limited %lu malformed_answered %lu\n",
+	       t.rx, t.tx - t.tx_dropped, t.handoff, t.results, t.idem_replayed,
+	       t.idem_absorbed, t.idem_conflict, t.rate_limited, t.malformed_answered);
+	printf("paygate: bank tx %lu rx %lu matched %lu timeouts %lu unavailable %lu\n",
+	       cc.bank_tx, cc.bank_rx, cc.bank_matched, cc.timeouts, cc.unavailable);
+	printf("paygate: codes");
+	for (int k = 0; k < 100; k++)
+		if (t.codes[k])
+			printf(" %02d=%lu", k, t.codes[k]);
+	printf("\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats-file", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *stats_path = NULL;
+	char err[1024];
+	int ret, opt;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "EAL init failed\n");
+	argc -= ret;
+	argv += ret;
+	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 's': stats_path = optarg; break;
+		default: usage(argv[0]);
+		}
+	}
+	if (config_path == NULL)
+		usage(argv[0]);
+	if (paygate_config_load(config_path, &cfg, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "paygate: %s\n", err);
+	if (merchant_table_load(&merchants, cfg.merchants_path, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "paygate: %s\n", err);
+	clock_refresh();
+
+	n_workers = rte_lcore_count() - 1;
+	if (n_workers == 0)
+		rte_exit(EXIT_FAILURE, "paygate: no worker lcore: give at least two lcores (main + worker)\n");
+	uint16_t n_ports = rte_eth_dev_count_avail();
+
+	if (n_ports == 0 || n_ports > WORKER_PORTS_MAX)
+		rte_exit(EXIT_FAILURE, "paygate: %u ports; need 1..%u (a NIC or a --vdev)\n",
+			 n_ports, WORKER_PORTS_MAX);
+
+	struct rte_mempool *mbufs = rte_pktmbuf_pool_create("mbufs", cfg.mbufs, MBUF_CACHE,
+		0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	struct rte_mempool *requests = rte_mempool_create("auth_requests", cfg.requests_max,
+		sizeof(struct auth_request), REQUEST_CACHE, 0, NULL, NULL, NULL, NULL,
+		(int)rte_socket_id(), 0);
+
+	if (mbufs == NULL || requests == NULL)
+		rte_exit(EXIT_FAILURE, "paygate: cannot create pools (%u mbufs, %u records): %s\n",
+			 cfg.mbufs, cfg.requests_max, rte_strerror(rte_errno));
+
+	uint16_t port_ids[WORKER_PORTS_MAX], pi = 0, port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		if (port_setup(port, (uint16_t)n_workers, mbufs) != 0)
+			rte_exit(EXIT_FAILURE, "paygate: port %u setup failed\n", port);
+		port_ids[pi++] = port;
+	}
+
+	workers = rte_zmalloc("workers", sizeof(*workers) * n_workers, RTE_CACHE_LINE_SIZE);
+	struct handoff_channel *channels = rte_zmalloc("channels",
+		sizeof(*channels) * n_workers, 0);
+
+	if (workers == NULL || channels == NULL)
+		rte_exit(EXIT_FAILURE, "paygate: out of memory\n");
+
+	unsigned int lcore, wi = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[wi];
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "to_control_%u", wi);
+		channels[wi].to_control = rte_ring_create(name, cfg.ring_size,
+			(int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "to_worker_%u", wi);
+		channels[wi].to_worker = rte_ring_create(name, cfg.ring_size,
+			(int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (channels[wi].to_control == NULL || channels[wi].to_worker == NULL)
+			rte_exit(EXIT_FAILURE, "paygate: cannot create rings\n");
+		w->index = (uint16_t)wi;
+		w->queue = (uint16_t)wi;
+		w->lcore = lcore;
+		w->n_ports = pi;
+		memcpy(w->ports, port_ids, sizeof(port_ids));
+		w->cfg = &cfg;
+		w->merchants = &merchants;
+		w->clock = &clock_now;
+		w->mbuf_pool = mbufs;
+		w->request_pool = requests;
+		w->channel = channels[wi];
+		w->quit = &workers_quit;
+		if (worker_init(w, (int)rte_lcore_to_socket_id(lcore)) != 0)
+			rte_exit(EXIT_FAILURE, "paygate: worker %u: out of memory for its tables\n", wi);
+		wi++;
+	}
+
+	cp = control_plane_create(&cfg.control, channels, n_workers);
+	if (cp == NULL)
+		rte_exit(EXIT_FAILURE, "paygate: cannot create the control plane\n");
+	gateway_stats_init(workers, n_workers, cp);
+
+	struct sigaction act = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &act, NULL);
+	sigaction(SIGTERM, &act, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_t cp_tid;
+
+	if (rte_ctrl_thread_create(&cp_tid, "paygate-cp", NULL, control_thread, cp) != 0)
+		rte_exit(EXIT_FAILURE, "paygate: cannot start the control-plane thread\n");
+	wi = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		rte_eal_remote_launch(worker_main, &workers[wi++], lcore);
+
+	printf("paygate: running: %u worker(s), %u port(s), %u merchants, bank %s:%u\n",
+	       n_workers, pi, merchants.n, cfg.control.bank_host, cfg.control.bank_port);
+	fflush(stdout);
+
+	while (!signalled) {
+		usleep(100 * 1000);
+		clock_refresh();
+	}
+
+	/* Stop in the order data flows: the control plane hands back what it
+	 * holds (as 91), workers answer it, then workers stop. */
+	control_quit = true;
+	pthread_join(cp_tid, NULL);
+	usleep(50 * 1000);
+	workers_quit = true;
+	rte_eal_mp_wait_lcore();
+	for (unsigned int i = 0; i < n_workers; i++)
+		worker_drain_results(&workers[i]);
+
+	print_summary();
+	if (stats_path) {
+		FILE *f = fopen(stats_path, "w");
+
+		if (f == NULL || gateway_stats_write_json(f) != 0 || fclose(f) != 0)
+			fprintf(stderr, "paygate: cannot write %s\n", stats_path);
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+	}
+	control_plane_destroy(cp);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * worker - a poll-mode lcore: its RX queue on every port, the decisions of
+ * the fast path, the hand-off to the control plane and the answers that
+ * come back, its TX queue on every port. Owns its idempotency table, the
+ * token buckets of the merchants it serves, and its counters; touches
+ * nothing another lcore writes except the SP/SC rings and mempools.
+ */
+#ifndef PAYGATE_WORKER_H
+#define PAYGATE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "config.h"
+#include "frame.h"
+#include "handoff.h"
+#include "idem_table.h"
+#include "merchant_table.h"
+#include "token_bucket.h"
+#include "validate.h"
+
+#define WORKER_BURST 32
+#define WORKER_PORTS_MAX 8
+
+#define foreach_worker_counter                                               \
+	_(rx, "frames received")                                            \
+	_(tx, "frames given to TX")                                         \
+	_(tx_dropped, "frames TX refused (freed)")                          \
+	_(arp_replies, "ARP requests answered")                             \
+	_(multi_segment, "frames in more than one mbuf (dropped)")          \
+	_(malformed_answered, "requests answered 30")                       \
+	_(idem_replayed, "retransmissions answered from the table")        \
+	_(idem_absorbed, "retransmissions absorbed while at the bank")     \
+	_(idem_conflict, "same identity, other content: 94")               \
+	_(rate_limited, "requests over the merchant's rate: 65")           \
+	_(handoff, "requests handed to the control plane")                 \
+	_(handoff_fail, "no record or ring full: 96")                      \
+	_(results, "bank outcomes received back")                          \
+	_(results_no_mbuf, "bank outcomes not answered: no mbuf")          \
+	_(results_idem_lost, "bank outcomes whose table entry was evicted")
+
+/* Frames too broken to answer: counted and dropped. */
+#define foreach_iso_drop                                                     \
+	_(NO_MTI, "no_mti")                                                  \
+	_(BITMAP, "bitmap")                                                  \
+	_(TERTIARY, "tertiary")                                              \
+	_(BEFORE_STAN, "before_stan")                                        \
+	_(RESPONSE_MTI, "response_mti")
+
+enum iso_drop {
+#define _(sym, str) ISO_DROP_##sym,
+	foreach_iso_drop
+#undef _
+	ISO_DROP_MAX,
+};
+
+extern const char *const iso_drop_name[ISO_DROP_MAX];
+
+struct worker_counters {
+#define _(name, help) uint64_t name;
+	foreach_worker_counter
+#undef _
+	uint64_t frame_drop[FRAME_DROP_MAX];
+	uint64_t iso_drop[ISO_DROP_MAX];
+	uint64_t codes[100];
+};
+
+struct worker {
+	/* Set by main before launch, read-only after. */
+	uint16_t index;
+	uint16_t queue;               /* this worker's RX and TX queue id */
+	unsigned int lcore;
+	uint16_t n_ports;
+	uint16_t ports[WORKER_PORTS_MAX];
+	const struct paygate_config *cfg;
+	const struct merchant_table *merchants;
+	const struct gateway_clock *clock;
+	struct rte_mempool *mbuf_pool;
+	struct rte_mempool *request_pool;
+	struct handoff_channel channel;
+	volatile bool *quit;
+	uint64_t ttl_tsc;
+	/* Owned by the worker. */
+	struct rte_eth_dev_tx_buffer *txb[WORKER_PORTS_MAX];
+	struct idem_table idem;
+	struct token_bucket *buckets; /* one per merchant index */
+	struct worker_counters c __rte_cache_aligned;
+} __rte_cache_aligned;
+
+/* Allocate the worker's own state (table, buckets, TX buffers). */
+int worker_init(struct worker *w, int socket);
+int worker_main(void *arg);
+/* Bank outcomes still on the ring after the control plane stopped. */
+void worker_drain_results(struct worker *w);
+
+#endif /* PAYGATE_WORKER_H */
