@@ -157,7 +157,7 @@ frame_parse(const uint8_t *pkt, uint32_t len, const struct frame_local *local,
 		drop(fi, FRAME_DROP_UDP_LENGTH);
 		return;
 	}
-	if (udp->dst_port != local->port) {
+	if (local->port != 0 && udp->dst_port != local->port) {
 		drop(fi, FRAME_DROP_NOT_FOR_US);
 		return;
 	}

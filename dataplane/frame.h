@@ -86,7 +86,8 @@ struct frame_info {
 
 /*
  * Classify pkt[0..len). `local` gives our MAC, IP and UDP port. Frames to
- * another unicast MAC, IP or port are NOT_FOR_US. check_ip_csum may be
+ * another unicast MAC, IP or port are NOT_FOR_US; a local port of 0 takes
+ * any port (pktgen, whose flows each have their own). check_ip_csum may be
  * false when the NIC has already verified it.
  */
 void frame_parse(const uint8_t *pkt, uint32_t len,

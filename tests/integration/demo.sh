@@ -15,13 +15,13 @@ echo "== starting paygate-banksim (latency: log-normal, median 300 us, p99 3 ms)
 pg_start_banksim --latency longtail:300:3000 --seed 1
 echo "== starting paygate (1 worker lcore, net_memif server, bank on 127.0.0.1:$PG_BANK_PORT)"
 PG_WORKER_SLEEP_US=5 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
-pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock"
+pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/memif.sock"
 
 echo "== paygate-pktgen: $count requests at $rate/s (mixed: approvals, declines, malformed, retransmissions)"
 # shellcheck disable=SC2046
 "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
-	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock" -- \
+	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
 	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
 	--count "$count" --rate "$rate" --seed 2026 --merchant-dist zipf --zipf-s 1.1 \
 	--mix valid=70,bad_luhn=4,expired=4,unknown_merchant=4,insufficient=4,lost=3,stolen=2,over_limit=4,echo=5 \
