@@ -307,45 +307,52 @@ iso_parse(struct iso_msg *m, const uint8_t *buf, size_t len,
 	return m->status;
 }
 
-static bool
+/* Character classes as bits per byte value, so that checking a field is
+ * one load and one test per byte (this runs on every field of every frame). */
+enum { CL_N = 1, CL_AN = 2, CL_ANS = 4, CL_B = 8, CL_Z = 16 };
+
+static uint8_t char_class[256];
+
+static void __attribute__((constructor))
+char_class_init(void)
+{
+	for (int c = 0x20; c <= 0x7e; c++)
+		char_class[c] |= CL_ANS;
+	for (int c = '0'; c <= '9'; c++)
+		char_class[c] |= CL_N | CL_AN | CL_B | CL_Z;
+	for (int c = 'A'; c <= 'Z'; c++)
+		char_class[c] |= CL_AN;
+	for (int c = 'a'; c <= 'z'; c++)
+		char_class[c] |= CL_AN;
+	char_class[' '] |= CL_AN;
+	for (int c = 'A'; c <= 'F'; c++)
+		char_class[c] |= CL_B;
+	for (int c = 'a'; c <= 'f'; c++)
+		char_class[c] |= CL_B;
+	char_class['='] |= CL_Z;
+	char_class['D'] |= CL_Z;
+}
+
+static const uint8_t charset_bit[] = {
+	[ISO_CS_N] = CL_N, [ISO_CS_AN] = CL_AN, [ISO_CS_ANS] = CL_ANS,
+	[ISO_CS_B] = CL_B, [ISO_CS_Z] = CL_Z, [ISO_CS_XN] = CL_N,
+};
+
+static inline bool
 charset_ok(uint8_t cs, const uint8_t *p, uint16_t len)
 {
-	switch (cs) {
-	case ISO_CS_N:
-		for (uint16_t i = 0; i < len; i++)
-			if (!is_digit(p[i]))
-				return false;
-		return true;
-	case ISO_CS_AN:
-		for (uint16_t i = 0; i < len; i++) {
-			uint8_t c = p[i];
+	uint8_t bit = charset_bit[cs], all = 0xff;
 
-			if (!(is_digit(c) || (c >= 'A' && c <= 'Z') ||
-			      (c >= 'a' && c <= 'z') || c == ' '))
-				return false;
-		}
-		return true;
-	case ISO_CS_B:
-		for (uint16_t i = 0; i < len; i++)
-			if (hex_value(p[i]) < 0)
-				return false;
-		return true;
-	case ISO_CS_Z:
-		for (uint16_t i = 0; i < len; i++)
-			if (!(is_digit(p[i]) || p[i] == '=' || p[i] == 'D'))
-				return false;
-		return true;
-	case ISO_CS_XN:
+	if (cs == ISO_CS_XN) {
 		if (len < 1 || (p[0] != 'C' && p[0] != 'D'))
 			return false;
-		return charset_ok(ISO_CS_N, p + 1, (uint16_t)(len - 1));
-	case ISO_CS_ANS:
-	default:
-		for (uint16_t i = 0; i < len; i++)
-			if (p[i] < 0x20 || p[i] > 0x7e)
-				return false;
-		return true;
+		p++;
+		len--;
 	}
+	/* No early exit: the loop stays branch-free and vectorisable. */
+	for (uint16_t i = 0; i < len; i++)
+		all &= char_class[p[i]];
+	return (all & bit) != 0;
 }
 
 bool

@@ -35,6 +35,7 @@
 #define TX_DESC 1024
 #define MBUF_CACHE 256
 #define REQUEST_CACHE 64
+#define BANK_WAIT_MS 3000
 
 static volatile bool workers_quit;
 static volatile bool control_quit;
@@ -198,11 +199,8 @@ main(int argc, char **argv)
 
 	uint16_t port_ids[WORKER_PORTS_MAX], pi = 0, port;
 
-	RTE_ETH_FOREACH_DEV(port) {
-		if (port_setup(port, (uint16_t)n_workers, mbufs) != 0)
-			rte_exit(EXIT_FAILURE, "paygate: port %u setup failed\n", port);
+	RTE_ETH_FOREACH_DEV(port)
 		port_ids[pi++] = port;
-	}
 
 	workers = rte_zmalloc("workers", sizeof(*workers) * n_workers, RTE_CACHE_LINE_SIZE);
 	struct handoff_channel *channels = rte_zmalloc("channels",
@@ -257,6 +255,24 @@ main(int argc, char **argv)
 
 	if (rte_ctrl_thread_create(&cp_tid, "paygate-cp", NULL, control_thread, cp) != 0)
 		rte_exit(EXIT_FAILURE, "paygate: cannot start the control-plane thread\n");
+	/* Open for traffic once the bank can be asked, so that requests
+	 * arriving in the first milliseconds do not all get 91; a bank that
+	 * stays away does not stop the gateway (it answers 91 as it must). */
+	struct control_counters cc;
+
+	for (int i = 0; i < BANK_WAIT_MS / 10; i++) {
+		control_plane_counters(cp, &cc);
+		if (cc.connects > 0)
+			break;
+		usleep(10 * 1000);
+	}
+	if (cc.connects == 0)
+		fprintf(stderr, "paygate: bank %s:%u not reachable yet; starting anyway\n",
+			cfg.control.bank_host, cfg.control.bank_port);
+	for (uint16_t i = 0; i < pi; i++)
+		if (port_setup(port_ids[i], (uint16_t)n_workers, mbufs) != 0)
+			rte_exit(EXIT_FAILURE, "paygate: port %u setup failed\n", port_ids[i]);
+
 	wi = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		rte_eal_remote_launch(worker_main, &workers[wi++], lcore);

@@ -538,7 +538,8 @@ main(int argc, char **argv)
 	    workload_set_mix(&wl, o.mix, err, sizeof(err)) != 0 ||
 	    workload_set_mti(&wl, o.mti, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "pktgen: %s\n", err);
-	wl.rng ^= o.seed * 0x9E3779B97F4A7C15ULL;
+	/* xorshift must never hold 0: it would stay there. */
+	wl.rng = (o.seed + 1) * 0x9E3779B97F4A7C15ULL | 1;
 	wl.enc = o.enc;
 	if (o.zipf_s > 0)
 		workload_set_zipf(&wl, o.zipf_s);
@@ -634,7 +635,7 @@ main(int argc, char **argv)
 
 		if (now >= next_report) {
 			progress(t0, now, &last_sent, &last_rcvd);
-			next_report += tsc_hz;
+			next_report = now + tsc_hz;
 		}
 		if (sending && ((o.count && new_sent >= o.count) ||
 				(duration_tsc && now - t0 >= duration_tsc) || stop)) {
@@ -729,13 +730,10 @@ main(int argc, char **argv)
 		}
 		uint16_t done = 0;
 
-		while (done < nb) {
-			uint16_t k = rte_eth_tx_burst(o.port, 0, tx + done, nb - done);
-
-			done += k;
-			if (k == 0 && stop)
-				break;
-		}
+		/* A full TX ring is retried a bounded number of times: an open
+		 * loop generator drops (and counts) rather than stalls. */
+		for (int tries = 0; done < nb && tries < 64 && !stop; tries++)
+			done += rte_eth_tx_burst(o.port, 0, tx + done, nb - done);
 		if (done < nb) {
 			st.tx_fail += nb - done;
 			rte_pktmbuf_free_bulk(tx + done, nb - done);

@@ -48,8 +48,10 @@ pcap_open(const char *path)
 
 	if (f == NULL)
 		return NULL;
-	/* Native byte order, microseconds, Ethernet: what we and net_pcap write. */
-	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != 0xa1b2c3d4 || h.linktype != 1) {
+	/* Native byte order and Ethernet, as we (microseconds) and net_pcap
+	 * (nanoseconds, 0xa1b23c4d) write them. */
+	if (fread(&h, sizeof(h), 1, f) != 1 ||
+	    (h.magic != 0xa1b2c3d4 && h.magic != 0xa1b23c4d) || h.linktype != 1) {
 		fclose(f);
 		return NULL;
 	}

@@ -24,7 +24,7 @@ run_pktgen() {
 	local name=$1
 	# shellcheck disable=SC2046
 	"$PG_PKTGEN" $(pg_eal "pg$name") --lcores 0@1 \
-		--vdev "net_memif0,role=client,socket=$PG_TMP/$name.sock" -- \
+		--vdev "net_memif0,role=client,socket=$PG_TMP/$name.sock,socket-abstract=no" -- \
 		--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
 		--mode count --rate 0 --duration "$secs" --drain-ms 500 --flows 256 \
 		--mix "$mix" --retransmit 0.1 --seed 5 \
@@ -35,7 +35,7 @@ run_pktgen() {
 # 1. paygate. The bank is not needed: nothing in this mix reaches it, and
 # a missing bank only means no connection for the control plane.
 pg_write_config "$PG_TMP/paygate.ini" 9
-pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/paygate.sock"
+pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/paygate.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/paygate.sock"
 paygate_mpps=$(run_pktgen paygate)
 pg_stop gateway 20
@@ -46,7 +46,7 @@ pg_json "$PG_TMP/gateway.json" '"  gateway rx %d tx %d handoff %d codes %s" % (d
 # without a terminal (otherwise it waits for Enter on stdin and exits).
 # shellcheck disable=SC2046
 pg_start testpmd dpdk-testpmd $(pg_eal tp) --lcores 0@0,1@0 \
-	--vdev "net_memif0,role=server,socket=$PG_TMP/testpmd.sock" -- \
+	--vdev "net_memif0,role=server,socket=$PG_TMP/testpmd.sock,socket-abstract=no" -- \
 	--forward-mode=macswap --auto-start --no-mlockall --total-num-mbufs=16384 \
 	--nb-cores=1 --stats-period 1
 pg_wait_file "$PG_TMP/testpmd.sock"

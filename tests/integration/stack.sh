@@ -58,6 +58,8 @@ pg_start_gateway() {
 	# shellcheck disable=SC2046
 	pg_start gateway "$PG_GATEWAY" $(pg_eal gw) --lcores "$lcores" "${vdevs[@]}" \
 		-- -c "$PG_TMP/paygate.ini" --stats-file "$PG_TMP/gateway.json"
+	# Ports start once the bank link is up (or after 3 s without it).
+	pg_wait_log gateway "paygate: running" 30
 }
 
 # Gateway's telemetry: pg_gateway_stats EXPR evaluates EXPR over the

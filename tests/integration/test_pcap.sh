@@ -31,7 +31,7 @@ pg_start_gateway 0@0,1@0 \
 # net_pcap reads the file once; wait until every bank round trip is back.
 expected_answers=$(awk -F, 'NR > 1 && $5 != "-" {n++} END {print n + 0}' "$PG_TMP/expect.csv")
 for _ in $(seq 1 300); do
-	tx=$(pg_gateway_stats 'd["/paygate/stats"]["total"]["tx"]' || echo 0)
+	tx=$(pg_gateway_stats 'd["/paygate/stats"]["tx_sent"]' || echo 0)
 	[ "${tx:-0}" -ge "$expected_answers" ] && break
 	sleep 0.1
 done
