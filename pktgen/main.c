@@ -67,6 +67,7 @@ struct opts {
 	enum iso_bitmap_enc enc;
 	const char *merchants, *cards, *mix, *mti, *json, *pcap_out, *expect_out;
 	const char *pcap_check, *expect, *epoch;
+	const char *bank_rc;      /* expected answer of bank-decided requests */
 	uint64_t count;
 	double duration, rate, zipf_s, retransmit, dup_inflight, malformed;
 	uint64_t seed;
@@ -242,6 +243,8 @@ next_request(struct wl_request *r, uint64_t intended, uint32_t *flow_out)
 
 	retire(e);
 	workload_next(&wl, flow, seq, r);
+	if (o.bank_rc && r->to_bank)
+		memcpy(r->rc, o.bank_rc, 2);
 	e->flags = r->to_bank ? F_TO_BANK : 0;
 	if (o.malformed > 0 && workload_rand01(&wl) < o.malformed) {
 		workload_malform(&wl, r);
@@ -455,7 +458,8 @@ usage(void)
 		"  [--merchant-dist uniform|zipf] [--zipf-s S] [--mix cat=share,...] [--mti 0100=a,0200=b]\n"
 		"  [--retransmit P] [--dup-inflight P] [--malformed P] [--seed N] [--drain-ms MS]\n"
 		"  [--json F] [--mode check|count] [--epoch YYYY-MM-DDTHH:MM:SS]\n"
-		"  [--pcap-out F --expect-out F] [--pcap-check F --expect F]\n");
+		"  [--pcap-out F --expect-out F] [--pcap-check F --expect F]\n"
+		"  [--bank-rc RC]  expect RC for every request the bank decides (e.g. 91)\n");
 	exit(2);
 }
 
@@ -472,7 +476,8 @@ parse_args(int argc, char **argv)
 		{ "dup-inflight", 1, 0, 's' }, { "malformed", 1, 0, 't' }, { "seed", 1, 0, 'u' },
 		{ "drain-ms", 1, 0, 'v' }, { "json", 1, 0, 'w' }, { "mode", 1, 0, 'x' },
 		{ "pcap-out", 1, 0, 'y' }, { "expect-out", 1, 0, 'z' }, { "pcap-check", 1, 0, 'A' },
-		{ "expect", 1, 0, 'B' }, { "epoch", 1, 0, 'C' }, { 0, 0, 0, 0 },
+		{ "expect", 1, 0, 'B' }, { "epoch", 1, 0, 'C' }, { "bank-rc", 1, 0, 'D' },
+		{ 0, 0, 0, 0 },
 	};
 	bool zipf = false;
 	int opt;
@@ -512,6 +517,11 @@ parse_args(int argc, char **argv)
 		case 'A': o.pcap_check = optarg; break;
 		case 'B': o.expect = optarg; break;
 		case 'C': o.epoch = optarg; break;
+		case 'D':
+			if (strlen(optarg) != 2 || !is_code((const uint8_t *)optarg))
+				usage();
+			o.bank_rc = optarg;
+			break;
 		default: usage();
 		}
 	}

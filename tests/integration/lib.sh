@@ -46,15 +46,13 @@ pg_start() {
 	PG_NAMES+=("$name")
 }
 
+# The most recent process started under that name.
 pg_pid() {
-	local i
+	local i pid=""
 	for i in "${!PG_NAMES[@]}"; do
-		if [ "${PG_NAMES[$i]}" = "$1" ]; then
-			echo "${PG_PIDS[$i]}"
-			return
-		fi
+		[ "${PG_NAMES[$i]}" = "$1" ] && pid=${PG_PIDS[$i]}
 	done
-	return 1
+	[ -n "$pid" ] && echo "$pid"
 }
 
 # Stop one process gracefully (SIGTERM, then SIGKILL after a grace time);
