@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +8,8 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include "csv_row.h"
 #include "merchant_table.h"
-
-static char *
-trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
 
 static bool
 digits(const char *s, size_t n)
@@ -83,21 +71,18 @@ merchant_table_load(struct merchant_table *t, const char *path, char *err,
 		return fail(err, err_len, path, 0, "out of memory for the merchant table", f);
 
 	while (fgets(line, sizeof(line), f)) {
-		char *fld[9], *save = NULL, *s = trim(line);
-		int n = 0;
+		char *fld[9];
+		int n = csv_row_split(line, fld, 9);
 		uint64_t v;
 
 		lineno++;
-		if (*s == 0 || *s == '#')
+		if (n == 0)
 			continue;
 		if (!header) {
 			header = true;
 			continue;
 		}
-		for (char *tok = strtok_r(s, ",", &save); tok && n < 9;
-		     tok = strtok_r(NULL, ",", &save))
-			fld[n++] = trim(tok);
-		if (n != 9 || strtok_r(NULL, ",", &save))
+		if (n != 9)
 			return fail(err, err_len, path, lineno,
 				    "expected 9 fields: merchant_id,name,mcc,country,currency,rate_tps,burst,max_amount,bank_route", f);
 		if (t->n == MERCHANTS_MAX)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_row.h"
 #include "workload.h"
 
 const char *const category_name[CAT_MAX] = {
@@ -60,30 +60,6 @@ workload_luhn(const char *pan, size_t len)
 	return sum % 10 == 0;
 }
 
-static char *
-trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
-/* Split a CSV line into at most max fields; returns the count. */
-static int
-split(char *line, char **f, int max)
-{
-	int n = 0;
-	char *save = NULL;
-
-	for (char *t = strtok_r(line, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
-		f[n++] = trim(t);
-	return n;
-}
-
 static int
 read_csv(const char *path, int nfields, void (*row)(void *, char **), void *ctx,
 	 char *err, size_t err_len)
@@ -98,16 +74,17 @@ read_csv(const char *path, int nfields, void (*row)(void *, char **), void *ctx,
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *fld[16], *s = trim(line);
+		char *fld[16];
+		int n = csv_row_split(line, fld, 16);
 
 		lineno++;
-		if (*s == 0 || *s == '#')
+		if (n == 0)
 			continue;
 		if (!header) {
 			header = true;
 			continue;
 		}
-		if (split(s, fld, 16) < nfields) {
+		if (n < nfields || n > 16) {
 			snprintf(err, err_len, "%s:%u: expected %d fields", path, lineno, nfields);
 			fclose(f);
 			return -1;

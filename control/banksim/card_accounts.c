@@ -2,7 +2,6 @@
 /*
  * The simulated issuer's accounts and decisions. See card_accounts.h.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <xxhash.h>
 
 #include "card_accounts.h"
+#include "csv_row.h"
 
 static uint64_t
 hash_bytes(const void *p, size_t len)
@@ -59,18 +59,6 @@ parse_i64(const char *s, int64_t *out)
 	return true;
 }
 
-static char *
-trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
 int
 card_accounts_load(struct card_accounts *a, const char *path, char *err,
 		   size_t err_len)
@@ -87,20 +75,17 @@ card_accounts_load(struct card_accounts *a, const char *path, char *err,
 	}
 	a->cards = calloc(cap, sizeof(*a->cards));
 	while (fgets(line, sizeof(line), f)) {
-		char *fields[4], *s = trim(line), *save = NULL;
-		int n = 0;
+		char *fields[4];
+		int n = csv_row_split(line, fields, 4);
 
 		lineno++;
-		if (*s == 0 || *s == '#')
+		if (n == 0)
 			continue;
 		if (!header) { /* pan,balance,status,limit */
 			header = true;
 			continue;
 		}
-		for (char *t = strtok_r(s, ",", &save); t && n < 4;
-		     t = strtok_r(NULL, ",", &save))
-			fields[n++] = trim(t);
-		if (n != 4 || strtok_r(NULL, ",", &save) != NULL) {
+		if (n != 4) {
 			fclose(f);
 			return fail(err, err_len, path, lineno, "expected 4 fields: pan,balance,status,limit");
 		}
