@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A kernel UDP client of the gateway (run inside the test's namespace):
-sends a network echo (0800/301) and a 0100 with a bad card number, and checks
-the answers (0810/00 and 0110/14). The kernel has to resolve the gateway's
+sends a network echo (0800/301), a 0100 with a bad card number, a valid 0100,
+its reversal and a reversal repeat, and checks the answers. The kernel has to resolve the gateway's
 MAC by ARP first, which the gateway answers.
 
 Usage: tap_client.py <gateway ip> <port>
@@ -23,7 +23,7 @@ def field_bytes(spec):
     n = 128 if secondary else 64
     bitmap = int("".join(map(str, bits[:n])), 2).to_bytes(n // 8, "big")
     body = b""
-    llvar = {2: 2, 32: 2}
+    llvar = {2: 2, 32: 2}  # the LLVAR fields used here
     for f in fields:
         v = spec[f].encode()
         if f in llvar:
@@ -63,6 +63,25 @@ def main():
     mti, msg = parse_answer(s.recv(2048))
     checks.append(("auth answered 0110", mti == "0110"))
     checks.append(("bad Luhn answered 14", b"14T0000001" in msg))
+
+    # An approval, then its reversal (0400 with 90 = original MTI, STAN and
+    # time) and a repeat (0401): the bank credits it back once.
+    auth = {2: "4000000000079196", 3: "000000", 4: "000000002500", 7: "1125120001",
+            11: "000003", 14: "2812", 41: "T0000001", 42: "M00000000000001", 49: "826"}
+    s.sendto(message("0100", auth), (gw, port))
+    mti, msg = parse_answer(s.recv(2048))
+    checks.append(("valid card approved (0110, 38 + 00)", mti == "0110" and b"00T0000001" in msg))
+    rev = dict(auth)
+    rev.update({7: "1125120002", 11: "000004",
+                90: "0100" + "000003" + "1125120001" + "0" * 22})
+    del rev[14]
+    s.sendto(message("0400", rev), (gw, port))
+    mti, msg = parse_answer(s.recv(2048))
+    checks.append(("reversal answered 0410 00", mti == "0410" and b"00T0000001" in msg))
+    rev.update({7: "1125120003", 11: "000005"})
+    s.sendto(message("0401", rev), (gw, port))
+    mti, msg = parse_answer(s.recv(2048))
+    checks.append(("reversal repeat answered 0410 00", mti == "0410" and b"00T0000001" in msg))
 
     failed = 0
     for what, ok in checks:

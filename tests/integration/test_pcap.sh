@@ -5,13 +5,17 @@
 #   paygate-pktgen --pcap-check answers.pcap  (every expected answer exactly once,
 #                                              with its code; none for the unanswerable)
 #
-# Usage: test_pcap.sh <build dir> [requests]
+# Usage: [PG_BITMAP=hex] test_pcap.sh <build dir> [requests]
 source "$(dirname "$0")/lib.sh"
 pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 count=${2:-5000}
-gen=(--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv"
+# The listener's bitmap encoding (PG_BITMAP=hex for hex-ASCII bitmaps);
+# the bank link stays binary, so hex requests are re-encoded on the way.
+export PG_BITMAP=${PG_BITMAP:-binary}
+gen=(--bitmap "$PG_BITMAP"
+	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv"
 	--count "$count" --seed 7 --epoch 2026-11-25T12:00:00 --flows 16
 	--mix valid=50,bad_luhn=8,expired=8,unknown_merchant=8,insufficient=6,lost=5,stolen=5,over_limit=5,echo=5
 	--malformed 0.04)

@@ -2,7 +2,8 @@
 # A kernel client through net_tap: the tap interface is moved into a network
 # namespace made for this test (so no traffic can reach anything else), the
 # kernel there resolves the gateway by ARP, and a Python UDP client gets ISO
-# 8583 answers. Needs root (namespaces, tap).
+# 8583 answers, including a reversal of an approval. Needs root
+# (namespaces, tap).
 #
 # Usage: test_tap_kernel.sh <build dir>
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +34,10 @@ ip netns exec "$ns" python3 "$PG_SRC/tests/integration/tap_client.py" 198.18.0.1
 neigh=$(ip -n "$ns" neigh show 198.18.0.1 dev "$tap")
 echo "kernel neighbour entry: $neigh"
 pg_stop gateway 20
+pg_stop banksim 10
+echo "bank: $(grep '^0,' "$PG_TMP/balances.csv") / $(tail -n 1 "$PG_TMP/balances.csv")"
+pg_check "the bank debited once and credited the reversal back once" \
+	grep -q '^0,[0-9*]*,1000000000,1,2500,1,2500$' "$PG_TMP/balances.csv"
 pg_check "the kernel learnt the gateway's MAC by ARP" \
 	grep -q "02:00:00:00:00:01" <<<"$neigh"
 pg_check "the gateway counted its ARP replies" \

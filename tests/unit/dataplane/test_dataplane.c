@@ -370,6 +370,26 @@ test_config(void **state)
 	}
 }
 
+/* The shipped samples are what operators copy: they must load as they are. */
+static void
+test_shipped_samples(void **state)
+{
+	const char *src = getenv("PAYGATE_SRC");
+	struct paygate_config cfg;
+	struct merchant_table t;
+	char err[512], path[PATH_MAX];
+
+	(void)state;
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/configs/paygate.ini", src);
+	if (paygate_config_load(path, &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.control.bank_port, 8584);
+	assert_int_equal(merchant_table_load(&t, cfg.merchants_path, err, sizeof(err)), 0);
+	assert_int_equal(t.n, 16);
+	merchant_table_free(&t);
+}
+
 static void
 test_merchants_csv(void **state)
 {
@@ -423,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_idem_model),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_merchants_csv),
+		cmocka_unit_test(test_shipped_samples),
 	};
 	int rc = cmocka_run_group_tests_name("dataplane", tests, setup, NULL);
 
