@@ -8,6 +8,7 @@
 #include <rte_common.h>
 
 #include "config.h"
+#include "idem_table.h"
 
 struct loader {
 	struct rte_cfgfile *f;
@@ -72,6 +73,27 @@ get_enc(struct loader *l, const char *sec, const char *key)
 	return 0;
 }
 
+/* Paths are relative to the ini file, so a config directory moves whole. */
+static void
+relative_path(struct loader *l, const char *sec, const char *key, char *out,
+	      size_t out_len)
+{
+	const char *v = get(l, sec, key);
+	const char *slash = strrchr(l->path, '/');
+	int n;
+
+	if (v == NULL)
+		return;
+	if (v[0] == '/' || slash == NULL)
+		n = snprintf(out, out_len, "%s", v);
+	else
+		n = snprintf(out, out_len, "%.*s/%s", (int)(slash - l->path), l->path, v);
+	if (n < 0 || (size_t)n >= out_len) {
+		snprintf(l->err, l->err_len, "%s: [%s] %s: path too long", l->path, sec, key);
+		l->failed = 1;
+	}
+}
+
 int
 paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 		    size_t err_len)
@@ -97,25 +119,10 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 	}
 	cfg->local.port = rte_cpu_to_be_16((uint16_t)get_u32(&l, "gateway", "udp_port", 1, 65535, 0));
 	cfg->enc = get_enc(&l, "gateway", "bitmap");
-	v = get(&l, "gateway", "merchants");
-	if (v) {
-		/* Relative to the ini file, so a config directory moves whole. */
-		const char *slash = strrchr(path, '/');
-		int n;
-
-		if (v[0] == '/' || slash == NULL)
-			n = snprintf(cfg->merchants_path, sizeof(cfg->merchants_path), "%s", v);
-		else
-			n = snprintf(cfg->merchants_path, sizeof(cfg->merchants_path), "%.*s/%s",
-				     (int)(slash - path), path, v);
-		if (n < 0 || (size_t)n >= sizeof(cfg->merchants_path)) {
-			snprintf(err, err_len, "%s: [gateway] merchants: path too long", path);
-			l.failed = 1;
-		}
-	}
+	relative_path(&l, "gateway", "merchants", cfg->merchants_path,
+		      sizeof(cfg->merchants_path));
 	cfg->idle_sleep_us = get_u32(&l, "gateway", "idle_sleep_us", 0, 100000, 0);
 
-	cfg->idem_entries = get_u32(&l, "limits", "idem_entries", 64, 1u << 26, 1);
 	cfg->idem_ttl_ms = get_u32(&l, "limits", "idem_ttl_ms", 1, 86400000, 0);
 	cfg->requests_max = get_u32(&l, "limits", "requests_max", 64, 1u << 22, 0);
 	cfg->mbufs = get_u32(&l, "limits", "mbufs", 1024, 1u << 22, 0);
@@ -132,6 +139,22 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 	cp->bank_timeout_ms = get_u32(&l, "bank", "timeout_ms", 1, 600000, 0);
 	cp->inflight_max = get_u32(&l, "bank", "inflight_max", 1, 1u << 22, 0);
 	cp->idle_sleep_us = get_u32(&l, "control", "idle_sleep_us", 0, 100000, 0);
+	relative_path(&l, "control", "socket", cfg->ctl_socket, sizeof(cfg->ctl_socket));
+
+	cfg->slots = get_u32(&l, "shards", "slots", 1, 1u << 16, 1);
+	cfg->idem_entries_per_slot = get_u32(&l, "shards", "idem_entries_per_slot",
+					     IDEM_WAYS, 1u << 24, 1);
+	v = get(&l, "shards", "rebalance_ratio");
+	if (v) {
+		char *end;
+
+		cfg->rebalance_ratio = strtod(v, &end);
+		if (*end != 0 || !(cfg->rebalance_ratio >= 1.0 && cfg->rebalance_ratio <= 100.0)) {
+			snprintf(err, err_len, "%s: [shards] rebalance_ratio = '%s': expected 1.0..100",
+				 path, v);
+			l.failed = 1;
+		}
+	}
 
 	rte_cfgfile_close(l.f);
 	return l.failed ? -1 : 0;

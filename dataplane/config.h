@@ -19,11 +19,14 @@ struct paygate_config {
 	uint8_t enc;                  /* enum iso_bitmap_enc, client side */
 	char merchants_path[PATH_MAX];
 	uint32_t idle_sleep_us;       /* worker sleep after an empty poll */
-	uint32_t idem_entries;        /* per worker, power of two */
 	uint32_t idem_ttl_ms;
 	uint32_t requests_max;        /* auth_request records */
 	uint32_t mbufs;
 	uint32_t ring_size;           /* power of two */
+	uint32_t slots;               /* power of two */
+	uint32_t idem_entries_per_slot; /* power of two */
+	double rebalance_ratio;       /* busiest lcore / mean that rebalance aims at */
+	char ctl_socket[108];         /* sun_path */
 	struct control_config control;
 };
 

@@ -10,6 +10,36 @@
 static struct worker *workers;
 static unsigned int n_workers;
 static struct control_plane *control;
+static const struct shard_manager *shards;
+
+void
+gateway_stats_set_shards(const struct shard_manager *sm)
+{
+	shards = sm;
+}
+
+void
+gateway_stats_sum_exchange(struct xchg_counters *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < n_workers; i++) {
+#define _(n, h) t->n += workers[i].x.c.n;
+		foreach_xchg_counter
+#undef _
+	}
+}
+
+static void
+json_exchange(FILE *f, const struct xchg_counters *c)
+{
+	const char *sep = "";
+
+	fprintf(f, "\"exchange\": {");
+#define _(n, h) fprintf(f, "%s\"" #n "\": %" PRIu64, sep, c->n); sep = ", ";
+	foreach_xchg_counter
+#undef _
+	fprintf(f, "}");
+}
 
 void
 gateway_stats_sum(struct worker_counters *t)
@@ -144,6 +174,7 @@ int
 gateway_stats_write_json(FILE *f)
 {
 	struct worker_counters t;
+	struct xchg_counters x;
 	struct control_counters cc;
 	const char *sep = "";
 
@@ -151,11 +182,27 @@ gateway_stats_write_json(FILE *f)
 	for (unsigned int i = 0; i < n_workers; i++) {
 		fprintf(f, "%s{\"lcore\": %u, ", i ? ", " : "", workers[i].lcore);
 		json_counters(f, &workers[i].c);
+		fprintf(f, ", ");
+		json_exchange(f, &workers[i].x.c);
 		fprintf(f, "}");
 	}
 	gateway_stats_sum(&t);
+	gateway_stats_sum_exchange(&x);
 	fprintf(f, "], \"total\": {");
 	json_counters(f, &t);
+	fprintf(f, ", ");
+	json_exchange(f, &x);
+	if (shards) {
+		uint64_t ev = 0, evp = 0;
+
+		for (uint32_t s = 0; s < shards->map->n_slots; s++) {
+			ev += shards->slots[s].idem.evicted;
+			evp += shards->slots[s].idem.evicted_pending;
+		}
+		fprintf(f, ", \"idem_evicted\": %" PRIu64 ", \"idem_evicted_pending\": %" PRIu64
+			", \"moves\": %" PRIu64 ", \"slots_moved\": %" PRIu64, ev, evp,
+			shards->moves, shards->slots_moved);
+	}
 	fprintf(f, "}, \"control\": {");
 	control_plane_counters(control, &cc);
 #define _(n, help) fprintf(f, "%s\"" #n "\": %" PRIu64, sep, cc.n); sep = ", ";

@@ -11,11 +11,14 @@
 #include <stdio.h>
 
 #include "control_plane.h"
+#include "shard_manager.h"
 #include "worker.h"
 
 void gateway_stats_init(struct worker *workers, unsigned int n,
 			struct control_plane *cp);
 void gateway_stats_sum(struct worker_counters *total);
+void gateway_stats_sum_exchange(struct xchg_counters *total);
+void gateway_stats_set_shards(const struct shard_manager *sm);
 int gateway_stats_write_json(FILE *f);
 
 #endif /* PAYGATE_GATEWAY_STATS_H */

@@ -75,7 +75,8 @@ struct auth_request {
 	struct auth_key key;
 	struct frame_peer peer;   /* who to answer */
 	uint64_t rx_tsc;          /* when the request arrived */
-	uint16_t worker;          /* index of the worker whose ring gets it */
+	uint32_t slot;            /* merchant's slot: whoever holds it answers */
+	uint16_t worker;          /* worker whose result ring gets it back */
 	uint16_t port_id;         /* port the answer leaves by */
 	uint16_t msg_len;
 	uint8_t enc;              /* enum iso_bitmap_enc of msg */

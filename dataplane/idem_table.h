@@ -36,6 +36,7 @@ struct idem_entry {
 	uint64_t expires_tsc;
 	uint8_t state;          /* enum idem_state */
 	uint8_t has_auth_code;
+	uint8_t origin;         /* worker that created it; it may have moved */
 	char rc[2];
 	char auth_code[ISO_AUTH_CODE_LEN];
 };

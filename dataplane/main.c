@@ -26,8 +26,10 @@
 
 #include "config.h"
 #include "control_plane.h"
+#include "ctl_server.h"
 #include "gateway_stats.h"
 #include "merchant_table.h"
+#include "shard_manager.h"
 #include "validate.h"
 #include "worker.h"
 
@@ -36,9 +38,11 @@
 #define MBUF_CACHE 256
 #define REQUEST_CACHE 64
 #define BANK_WAIT_MS 3000
+#define XCHG_RING_SIZE 4096
 
 static volatile bool workers_quit;
 static volatile bool control_quit;
+static volatile bool ctl_quit;
 static volatile sig_atomic_t signalled;
 
 static struct paygate_config cfg;
@@ -47,6 +51,8 @@ static struct gateway_clock clock_now;
 static struct worker *workers;
 static unsigned int n_workers;
 static struct control_plane *cp;
+static struct shard_manager shards;
+static struct ctl_context ctl;
 
 static void
 on_signal(int sig)
@@ -118,6 +124,56 @@ port_setup(uint16_t port, uint16_t queues, struct rte_mempool *pool)
 	return rte_eth_dev_start(port);
 }
 
+static struct slot_state *
+alloc_slots(void)
+{
+	size_t per = idem_table_mem_size(cfg.idem_entries_per_slot);
+	struct slot_state *slots = rte_zmalloc("slots", sizeof(*slots) * cfg.slots,
+					       RTE_CACHE_LINE_SIZE);
+	uint8_t *mem = rte_zmalloc("idem", per * cfg.slots, RTE_CACHE_LINE_SIZE);
+	uint64_t ttl = (uint64_t)cfg.idem_ttl_ms * (rte_get_tsc_hz() / 1000);
+
+	if (slots == NULL || mem == NULL)
+		return NULL;
+	for (uint32_t s = 0; s < cfg.slots; s++)
+		idem_table_init(&slots[s].idem, mem + per * s, cfg.idem_entries_per_slot, ttl);
+	return slots;
+}
+
+/* One SP/SC ring per ordered pair of workers, a command ring each, and
+ * the initial map, which also says which worker holds which slot. */
+static int
+exchange_setup(void)
+{
+	struct shard_exchange *xs[SHARD_WORKERS_MAX];
+	char name[RTE_RING_NAMESIZE];
+
+	for (unsigned int i = 0; i < n_workers; i++) {
+		int socket = (int)rte_lcore_to_socket_id(workers[i].lcore);
+
+		for (unsigned int j = 0; j < n_workers; j++) {
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "xchg_%u_%u", i, j);
+			struct rte_ring *r = rte_ring_create(name, XCHG_RING_SIZE,
+				(int)rte_lcore_to_socket_id(workers[j].lcore),
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+
+			if (r == NULL)
+				return -1;
+			workers[i].x.out[j] = r;
+			workers[j].x.in[i] = r;
+		}
+		snprintf(name, sizeof(name), "xchg_cmd_%u", i);
+		workers[i].x.cmd = rte_ring_create(name, 64, socket, RING_F_SC_DEQ);
+		if (workers[i].x.cmd == NULL)
+			return -1;
+		xs[i] = &workers[i].x;
+	}
+	return shard_manager_init(&shards, cfg.slots, (uint16_t)n_workers, xs,
+				  workers[0].slots);
+}
+
 static void
 usage(const char *prog)
 {
@@ -179,8 +235,9 @@ main(int argc, char **argv)
 	clock_refresh();
 
 	n_workers = rte_lcore_count() - 1;
-	if (n_workers == 0)
-		rte_exit(EXIT_FAILURE, "paygate: no worker lcore: give at least two lcores (main + worker)\n");
+	if (n_workers == 0 || n_workers > SHARD_WORKERS_MAX)
+		rte_exit(EXIT_FAILURE, "paygate: %u worker lcores; give 1..%u besides the main lcore\n",
+			 n_workers, SHARD_WORKERS_MAX);
 	uint16_t n_ports = rte_eth_dev_count_avail();
 
 	if (n_ports == 0 || n_ports > WORKER_PORTS_MAX)
@@ -196,6 +253,18 @@ main(int argc, char **argv)
 	if (mbufs == NULL || requests == NULL)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create pools (%u mbufs, %u records): %s\n",
 			 cfg.mbufs, cfg.requests_max, rte_strerror(rte_errno));
+
+	struct slot_state *slots = alloc_slots();
+	struct merchant_state *mstate = rte_zmalloc("merchant_state",
+		sizeof(*mstate) * (merchants.n ? merchants.n : 1), RTE_CACHE_LINE_SIZE);
+
+	if (slots == NULL || mstate == NULL)
+		rte_exit(EXIT_FAILURE, "paygate: cannot allocate %u slots of %u idempotency entries\n",
+			 cfg.slots, cfg.idem_entries_per_slot);
+	for (uint32_t i = 0; i < merchants.n; i++)
+		token_bucket_init(&mstate[i].bucket, rte_get_tsc_hz(),
+				  merchants.merchants[i].rate_tps, merchants.merchants[i].burst,
+				  rte_rdtsc());
 
 	uint16_t port_ids[WORKER_PORTS_MAX], pi = 0, port;
 
@@ -230,6 +299,10 @@ main(int argc, char **argv)
 		memcpy(w->ports, port_ids, sizeof(port_ids));
 		w->cfg = &cfg;
 		w->merchants = &merchants;
+		w->mstate = mstate;
+		w->slots = slots;
+		w->map_ref = &shards.map;
+		w->x.n_workers = (uint16_t)n_workers;
 		w->clock = &clock_now;
 		w->mbuf_pool = mbufs;
 		w->request_pool = requests;
@@ -240,10 +313,14 @@ main(int argc, char **argv)
 		wi++;
 	}
 
+	if (exchange_setup() != 0)
+		rte_exit(EXIT_FAILURE, "paygate: cannot create the workers' exchange rings\n");
+
 	cp = control_plane_create(&cfg.control, channels, n_workers);
 	if (cp == NULL)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the control plane\n");
 	gateway_stats_init(workers, n_workers, cp);
+	gateway_stats_set_shards(&shards);
 
 	struct sigaction act = { .sa_handler = on_signal };
 
@@ -277,8 +354,19 @@ main(int argc, char **argv)
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		rte_eal_remote_launch(worker_main, &workers[wi++], lcore);
 
-	printf("paygate: running: %u worker(s), %u port(s), %u merchants, bank %s:%u\n",
-	       n_workers, pi, merchants.n, cfg.control.bank_host, cfg.control.bank_port);
+	ctl = (struct ctl_context){
+		.sm = &shards, .workers = workers, .n_workers = n_workers,
+		.merchants = &merchants, .mstate = mstate,
+		.rebalance_ratio = cfg.rebalance_ratio,
+	};
+	pthread_t ctl_tid;
+
+	if (ctl_server_start(cfg.ctl_socket, &ctl, &ctl_quit, &ctl_tid, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "paygate: control socket: %s\n", err);
+
+	printf("paygate: running: %u worker(s), %u port(s), %u merchants, %u slots, bank %s:%u, "
+	       "ctl %s\n", n_workers, pi, merchants.n, cfg.slots, cfg.control.bank_host,
+	       cfg.control.bank_port, cfg.ctl_socket);
 	fflush(stdout);
 
 	while (!signalled) {
@@ -286,15 +374,20 @@ main(int argc, char **argv)
 		clock_refresh();
 	}
 
-	/* Stop in the order data flows: the control plane hands back what it
-	 * holds (as 91), workers answer it, then workers stop. */
+	/* Stop in the order data flows: no more moves; the control plane
+	 * hands back what it holds (as 91), workers answer it, then stop. */
+	ctl_quit = true;
+	pthread_join(ctl_tid, NULL);
+	unlink(cfg.ctl_socket);
 	control_quit = true;
 	pthread_join(cp_tid, NULL);
 	usleep(50 * 1000);
 	workers_quit = true;
 	rte_eal_mp_wait_lcore();
-	for (unsigned int i = 0; i < n_workers; i++)
-		worker_drain_results(&workers[i]);
+	/* An outcome may hop once more to the slot's holder: a few rounds. */
+	for (int round = 0; round < 4; round++)
+		for (unsigned int i = 0; i < n_workers; i++)
+			worker_drain_results(&workers[i]);
 
 	print_summary();
 	if (stats_path) {

@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker poll loop, shaped as l3fwd's: per loop, answers from the
- * control plane first (they have waited longest), then an RX burst from
- * each port, each frame run through the stages below, then TX flushed.
+ * The worker poll loop, shaped as l3fwd's. Per loop, with the shard map
+ * read once:
+ *
+ *   results     bank outcomes from the control plane (they waited longest)
+ *   exchange    frames and outcomes from other workers; move orders
+ *   rx          a burst from each port
+ *   flush       hand-offs, frames for other workers, TX
+ *   quiescent   the RCU grace period may pass us (unless items are staged)
+ *
+ * A frame goes through these stages:
  *
  *   frame_parse     Uses: frame bytes. Sets: kind, peer. Next: drop, ARP, iso_parse
  *   iso_parse       Uses: message. Sets: field views. Next: drop if unanswerable
+ *   slot            Uses: field 42. Next: decide here if held, else exchange
  *   validate        Uses: views, merchants, clock. Sets: rc or merchant. Next: answer or idem
- *   idem_lookup     Uses: 42+41+11+7. Next: replay, absorb, 94, or token bucket
+ *   idem_lookup     Uses: slot's table, 42+41+11+7. Next: replay, absorb, 94, or bucket
  *   token_bucket    Uses: merchant's bucket. Next: 65 or hand-off
  *   hand-off        Sets: auth_request in to_control. Answer comes back later.
  *
  * Nothing here allocates (mbufs and records come from fixed pools), locks,
  * or makes a system call; the optional idle sleep is taken only when a
- * whole loop found nothing to do.
+ * whole loop found nothing to do, and then the worker is RCU-offline.
  */
 #include <string.h>
 
@@ -22,7 +30,13 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#define _LGPL_SOURCE
+#include <urcu-qsbr.h>
+
 #include "worker.h"
+
+/* Requests without field 42 (echo, malformed) have no merchant state. */
+#define NO_SLOT UINT32_MAX
 
 const char *const iso_drop_name[ISO_DROP_MAX] = {
 #define _(sym, str) [ISO_DROP_##sym] = str,
@@ -33,24 +47,11 @@ const char *const iso_drop_name[ISO_DROP_MAX] = {
 int
 worker_init(struct worker *w, int socket)
 {
-	size_t sz = idem_table_mem_size(w->cfg->idem_entries);
-	void *mem = rte_zmalloc_socket("idem", sz, RTE_CACHE_LINE_SIZE, socket);
-	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	uint64_t hz = rte_get_tsc_hz();
 
-	if (mem == NULL)
-		return -1;
 	w->ttl_tsc = (uint64_t)w->cfg->idem_ttl_ms * (hz / 1000);
-	idem_table_init(&w->idem, mem, w->cfg->idem_entries, w->ttl_tsc);
-
-	w->buckets = rte_zmalloc_socket("buckets",
-		sizeof(*w->buckets) * (w->merchants->n ? w->merchants->n : 1),
-		RTE_CACHE_LINE_SIZE, socket);
-	if (w->buckets == NULL)
+	if (xchg_init(&w->x, w->index, w->x.n_workers, w->cfg->slots, socket) != 0)
 		return -1;
-	for (uint32_t i = 0; i < w->merchants->n; i++)
-		token_bucket_init(&w->buckets[i], hz, w->merchants->merchants[i].rate_tps,
-				  w->merchants->merchants[i].burst, now);
-
 	for (uint16_t p = 0; p < w->n_ports; p++) {
 		w->txb[p] = rte_zmalloc_socket("txb", RTE_ETH_TX_BUFFER_SIZE(WORKER_BURST),
 					       0, socket);
@@ -59,6 +60,7 @@ worker_init(struct worker *w, int socket)
 		rte_eth_tx_buffer_init(w->txb[p], WORKER_BURST);
 		rte_eth_tx_buffer_set_err_callback(w->txb[p],
 			rte_eth_tx_buffer_count_callback, &w->c.tx_dropped);
+		w->port_index[w->ports[p]] = (uint8_t)p;
 	}
 	return 0;
 }
@@ -127,103 +129,18 @@ unanswerable(const struct iso_msg *msg)
 	return -1;
 }
 
-/*
- * One request frame. Returns a record to hand off (the mbuf is then kept
- * by the caller until the enqueue succeeded), or NULL when the frame was
- * answered, absorbed or dropped here.
- */
-static struct auth_request *
-handle_request(struct worker *w, uint16_t pi, struct rte_mbuf *m,
-	       const struct frame_info *fi, uint64_t now)
-{
-	const uint8_t *base = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct iso_msg msg;
-	struct validate_result v;
-	struct auth_key key;
-	struct idem_entry *e;
-	int why;
-
-	iso_parse(&msg, base + fi->iso_off, fi->iso_len, (enum iso_bitmap_enc)w->cfg->enc);
-	why = unanswerable(&msg);
-	if (unlikely(why >= 0)) {
-		w->c.iso_drop[why]++;
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	validate_request(&msg, fi->len_mismatch, w->merchants, w->clock, &v);
-	if (v.rc != NULL) {
-		if (v.rc[0] == '3' && v.rc[1] == '0')
-			w->c.malformed_answered++;
-		answer_in_place(w, pi, m, fi, &msg, v.rc, NULL);
-		return NULL;
-	}
-
-	auth_key_from_msg(&msg, &key); /* 42, 41, 11, 7 checked by validate */
-	uint64_t hash = idem_hash(&key);
-	uint64_t fp = request_fingerprint(&msg);
-
-	switch (idem_lookup(&w->idem, &key, hash, fp, now, &e)) {
-	case IDEM_HIT_DONE:
-		w->c.idem_replayed++;
-		answer_in_place(w, pi, m, fi, &msg, e->rc,
-				e->has_auth_code ? e->auth_code : NULL);
-		return NULL;
-	case IDEM_HIT_PENDING:
-		w->c.idem_absorbed++;
-		rte_pktmbuf_free(m);
-		return NULL;
-	case IDEM_CONFLICT:
-		w->c.idem_conflict++;
-		answer_in_place(w, pi, m, fi, &msg, "94", NULL);
-		return NULL;
-	case IDEM_MISS:
-		break;
-	}
-
-	if (v.kind == REQUEST_AUTH &&
-	    !token_bucket_take(&w->buckets[v.merchant], now)) {
-		/* Stored: a retransmission must get 65 again, not a second
-		 * chance at the bucket. */
-		w->c.rate_limited++;
-		e = idem_insert(&w->idem, &key, hash, fp, now);
-		idem_complete(e, "65", NULL, now, w->ttl_tsc);
-		answer_in_place(w, pi, m, fi, &msg, "65", NULL);
-		return NULL;
-	}
-
-	struct auth_request *r;
-
-	if (unlikely(rte_mempool_get(w->request_pool, (void **)&r) != 0)) {
-		w->c.handoff_fail++;
-		answer_in_place(w, pi, m, fi, &msg, "96", NULL);
-		return NULL;
-	}
-	idem_insert(&w->idem, &key, hash, fp, now);
-	r->key = key;
-	r->peer = fi->peer;
-	r->rx_tsc = now;
-	r->worker = w->index;
-	r->port_id = pi;
-	r->msg_len = fi->iso_len;
-	r->enc = w->cfg->enc;
-	r->outcome = AUTH_OUTCOME_NONE;
-	r->has_auth_code = 0;
-	memcpy(r->msg, msg.buf, fi->iso_len);
-	return r;
-}
-
 /* Records that could not be enqueued: answer 96 from the mbuf still held. */
 static void
-handoff_refused(struct worker *w, struct auth_request *r, struct rte_mbuf *m,
-		uint64_t now)
+handoff_refused(struct worker *w, struct auth_request *r, struct rte_mbuf *m)
 {
 	struct frame_info fi;
 	struct iso_msg msg;
+	struct idem_table *t = &w->slots[r->slot].idem;
 	uint64_t hash = idem_hash(&r->key);
-	struct idem_entry *e = idem_find(&w->idem, &r->key, hash, now);
+	struct idem_entry *e = idem_find(t, &r->key, hash, w->now);
 
 	if (e)
-		idem_remove(&w->idem, e, hash);
+		idem_remove(t, e, hash);
 	frame_parse(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 		    &w->cfg->local, false, &fi);
 	iso_parse(&msg, rte_pktmbuf_mtod(m, uint8_t *) + fi.iso_off, fi.iso_len,
@@ -233,70 +150,130 @@ handoff_refused(struct worker *w, struct auth_request *r, struct rte_mbuf *m,
 	rte_mempool_put(w->request_pool, r);
 }
 
+/* The hand-off batch goes to the control plane in one burst. Slots stay
+ * held between the decision and this flush: nothing in between yields. */
 static void
-rx_burst(struct worker *w, uint16_t pi, uint64_t now, uint16_t *got)
+handoff_flush(struct worker *w)
 {
-	struct rte_mbuf *pkts[WORKER_BURST], *held[WORKER_BURST];
-	struct auth_request *recs[WORKER_BURST];
-	unsigned int n_rec = 0;
-	uint16_t n = rte_eth_rx_burst(w->ports[pi], w->queue, pkts, WORKER_BURST);
+	unsigned int n = w->n_handoff, sent;
 
-	*got = n;
 	if (n == 0)
 		return;
-	w->c.rx += n;
-	for (uint16_t i = 0; i < n && i < 4; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct frame_info fi;
-
-		if (i + 4 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-		if (unlikely(m->nb_segs != 1)) {
-			w->c.multi_segment++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		frame_parse(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
-			    &w->cfg->local, true, &fi);
-		if (likely(fi.kind == FRAME_KIND_ISO)) {
-			struct auth_request *r = handle_request(w, pi, m, &fi, now);
-
-			if (r) {
-				recs[n_rec] = r;
-				held[n_rec++] = m;
-			}
-		} else if (fi.kind == FRAME_KIND_ARP_REQUEST) {
-			uint16_t len = frame_build_arp_reply(rte_pktmbuf_mtod(m, uint8_t *),
-				rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m),
-				&w->cfg->local, rte_pktmbuf_mtod(m, uint8_t *),
-				rte_pktmbuf_data_len(m));
-
-			if (len == 0) {
-				w->c.frame_drop[FRAME_DROP_RUNT]++;
-				rte_pktmbuf_free(m);
-				continue;
-			}
-			m->data_len = len;
-			m->pkt_len = len;
-			w->c.arp_replies++;
-			tx(w, pi, m);
-		} else {
-			w->c.frame_drop[fi.drop]++;
-			rte_pktmbuf_free(m);
-		}
-	}
-	if (n_rec == 0)
-		return;
-
-	unsigned int sent = rte_ring_sp_enqueue_burst(w->channel.to_control,
-						      (void **)recs, n_rec, NULL);
-
+	sent = rte_ring_sp_enqueue_burst(w->channel.to_control,
+					 (void **)w->handoff_recs, n, NULL);
 	w->c.handoff += sent;
-	rte_pktmbuf_free_bulk(held, sent);
-	for (unsigned int i = sent; i < n_rec; i++)
-		handoff_refused(w, recs[i], held[i], now);
+	rte_pktmbuf_free_bulk(w->handoff_held, sent);
+	for (unsigned int i = sent; i < n; i++)
+		handoff_refused(w, w->handoff_recs[i], w->handoff_held[i]);
+	w->n_handoff = 0;
+}
+
+/*
+ * Decide one request whose slot this worker holds (or that has none).
+ * The frame is answered, absorbed, dropped, or queued for the hand-off.
+ */
+static void
+decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
+       const struct frame_info *fi, const struct iso_msg *msg, uint32_t slot)
+{
+	struct validate_result v;
+	struct auth_key key;
+	struct idem_entry *e;
+	uint64_t now = w->now;
+
+	validate_request(msg, fi->len_mismatch, w->merchants, w->clock, &v);
+	if (v.rc != NULL) {
+		if (v.rc[0] == '3' && v.rc[1] == '0')
+			w->c.malformed_answered++;
+		answer_in_place(w, pi, m, fi, msg, v.rc, NULL);
+		return;
+	}
+	if (unlikely(slot == NO_SLOT)) {
+		/* validate requires 42 on everything that gets this far */
+		w->c.no_slot++;
+		answer_in_place(w, pi, m, fi, msg, "96", NULL);
+		return;
+	}
+
+	struct slot_state *ss = &w->slots[slot];
+
+	ss->frames++;
+	auth_key_from_msg(msg, &key); /* 42, 41, 11, 7 checked by validate */
+	uint64_t hash = idem_hash(&key);
+	uint64_t fp = request_fingerprint(msg);
+
+	switch (idem_lookup(&ss->idem, &key, hash, fp, now, &e)) {
+	case IDEM_HIT_DONE:
+		w->c.idem_replayed++;
+		if (e->origin != w->index)
+			w->c.idem_replayed_moved++;
+		answer_in_place(w, pi, m, fi, msg, e->rc,
+				e->has_auth_code ? e->auth_code : NULL);
+		return;
+	case IDEM_HIT_PENDING:
+		w->c.idem_absorbed++;
+		rte_pktmbuf_free(m);
+		return;
+	case IDEM_CONFLICT:
+		w->c.idem_conflict++;
+		answer_in_place(w, pi, m, fi, msg, "94", NULL);
+		return;
+	case IDEM_MISS:
+		break;
+	}
+
+	if (v.kind == REQUEST_AUTH &&
+	    !token_bucket_take(&w->mstate[v.merchant].bucket, now)) {
+		/* Stored: a retransmission must get 65 again, not a second
+		 * chance at the bucket. */
+		w->c.rate_limited++;
+		e = idem_insert(&ss->idem, &key, hash, fp, now);
+		e->origin = (uint8_t)w->index;
+		idem_complete(e, "65", NULL, now, w->ttl_tsc);
+		answer_in_place(w, pi, m, fi, msg, "65", NULL);
+		return;
+	}
+
+	struct auth_request *r;
+
+	if (unlikely(rte_mempool_get(w->request_pool, (void **)&r) != 0)) {
+		w->c.handoff_fail++;
+		answer_in_place(w, pi, m, fi, msg, "96", NULL);
+		return;
+	}
+	e = idem_insert(&ss->idem, &key, hash, fp, now);
+	e->origin = (uint8_t)w->index;
+	r->key = key;
+	r->peer = fi->peer;
+	r->rx_tsc = now;
+	r->slot = slot;
+	r->worker = w->index;
+	r->port_id = pi;
+	r->msg_len = fi->iso_len;
+	r->enc = w->cfg->enc;
+	r->outcome = AUTH_OUTCOME_NONE;
+	r->has_auth_code = 0;
+	memcpy(r->msg, msg->buf, fi->iso_len);
+	w->handoff_recs[w->n_handoff] = r;
+	w->handoff_held[w->n_handoff++] = m;
+	if (w->n_handoff == WORKER_HANDOFF_MAX)
+		handoff_flush(w);
+}
+
+/* A frame that came from another worker: parsed there, parsed again here
+ * (an mbuf carries no parse state across cores). */
+static void
+decide_dispatched(struct worker *w, struct rte_mbuf *m, uint32_t slot)
+{
+	struct frame_info fi;
+	struct iso_msg msg;
+	uint16_t pi = w->port_index[m->port];
+
+	frame_parse(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+		    &w->cfg->local, true, &fi);
+	iso_parse(&msg, rte_pktmbuf_mtod(m, uint8_t *) + fi.iso_off, fi.iso_len,
+		  (enum iso_bitmap_enc)w->cfg->enc);
+	decide(w, pi, m, &fi, &msg, slot);
 }
 
 static const char *
@@ -313,63 +290,167 @@ outcome_rc(const struct auth_request *r)
 	}
 }
 
-/* Bank outcomes: store them for retransmissions, answer the client. */
+/* A bank outcome for a slot this worker holds: store it for
+ * retransmissions, answer the client. */
+static void
+decide_result(struct worker *w, struct auth_request *r)
+{
+	const char *rc = outcome_rc(r);
+	const char *auth = (r->outcome == AUTH_OUTCOME_BANK && r->has_auth_code) ?
+			   r->auth_code : NULL;
+	struct idem_table *t = &w->slots[r->slot].idem;
+	uint64_t hash = idem_hash(&r->key);
+	struct idem_entry *e = idem_find(t, &r->key, hash, w->now);
+	uint8_t scratch[ISO_MSG_MAX];
+	struct iso_msg msg;
+
+	w->c.results++;
+	if (r->worker != w->index)
+		w->c.results_moved++;
+	if (e)
+		idem_complete(e, rc, auth, w->now, w->ttl_tsc);
+	else
+		w->c.results_idem_lost++;
+
+	iso_parse(&msg, r->msg, r->msg_len, (enum iso_bitmap_enc)r->enc);
+	int len = iso_response_build(scratch, sizeof(scratch),
+				     (enum iso_bitmap_enc)w->cfg->enc, &msg, rc, auth);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mbuf_pool);
+
+	if (unlikely(m == NULL || len < 0)) {
+		w->c.results_no_mbuf++;
+		rte_pktmbuf_free(m);
+		rte_mempool_put(w->request_pool, r);
+		return;
+	}
+	uint16_t flen = frame_build_udp(rte_pktmbuf_mtod(m, uint8_t *),
+					rte_pktmbuf_tailroom(m), &w->cfg->local,
+					&r->peer, scratch, (uint16_t)len);
+
+	m->data_len = flen;
+	m->pkt_len = flen;
+	count_code(w, rc);
+	tx(w, r->port_id, m);
+	rte_mempool_put(w->request_pool, r);
+}
+
+/* shard_exchange hands us items for slots we hold. */
+static void
+process_item(void *ctx, uintptr_t item, uint32_t slot)
+{
+	struct worker *w = ctx;
+
+	if (xchg_kind(item) == XCHG_RESULT)
+		decide_result(w, xchg_ptr(item));
+	else
+		decide_dispatched(w, xchg_ptr(item), slot);
+}
+
+static void
+rx_frame(struct worker *w, const struct shard_map *map, uint16_t pi,
+	 struct rte_mbuf *m)
+{
+	const uint8_t *base = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct frame_info fi;
+	struct iso_msg msg;
+	uint32_t slot = NO_SLOT;
+	int why;
+
+	frame_parse(base, rte_pktmbuf_data_len(m), &w->cfg->local, true, &fi);
+	if (unlikely(fi.kind != FRAME_KIND_ISO)) {
+		if (fi.kind == FRAME_KIND_ARP_REQUEST) {
+			uint16_t len = frame_build_arp_reply(rte_pktmbuf_mtod(m, uint8_t *),
+				rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m),
+				&w->cfg->local, base, rte_pktmbuf_data_len(m));
+
+			if (len != 0) {
+				m->data_len = len;
+				m->pkt_len = len;
+				w->c.arp_replies++;
+				tx(w, pi, m);
+				return;
+			}
+			fi.drop = FRAME_DROP_RUNT;
+		}
+		w->c.frame_drop[fi.drop]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	iso_parse(&msg, base + fi.iso_off, fi.iso_len, (enum iso_bitmap_enc)w->cfg->enc);
+	why = unanswerable(&msg);
+	if (unlikely(why >= 0)) {
+		w->c.iso_drop[why]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (iso_has(&msg, 42) && iso_field_len(&msg, 42) == MERCHANT_ID_LEN)
+		slot = shard_slot_of(iso_field_ptr(&msg, 42), MERCHANT_ID_LEN, map->n_slots);
+	if (slot == NO_SLOT || w->x.holds[slot]) {
+		w->x.c.local++;
+		decide(w, pi, m, &fi, &msg, slot);
+		return;
+	}
+	if (xchg_route(&w->x, map, xchg_frame(m, slot), slot, process_item, w) !=
+	    XCHG_ROUTE_LOCAL)
+		w->x.c.dispatched++;
+}
+
 static unsigned int
-results_burst(struct worker *w, uint64_t now)
+rx_burst(struct worker *w, const struct shard_map *map, uint16_t pi)
+{
+	struct rte_mbuf *pkts[WORKER_BURST];
+	uint16_t n = rte_eth_rx_burst(w->ports[pi], w->queue, pkts, WORKER_BURST);
+
+	w->c.rx += n;
+	for (uint16_t i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		if (unlikely(m->nb_segs != 1)) {
+			w->c.multi_segment++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		rx_frame(w, map, pi, m);
+	}
+	handoff_flush(w);
+	return n;
+}
+
+static unsigned int
+results_burst(struct worker *w, const struct shard_map *map)
 {
 	struct auth_request *recs[WORKER_BURST];
 	unsigned int n = rte_ring_sc_dequeue_burst(w->channel.to_worker,
 						   (void **)recs, WORKER_BURST, NULL);
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct auth_request *r = recs[i];
-		const char *rc = outcome_rc(r);
-		const char *auth = (r->outcome == AUTH_OUTCOME_BANK && r->has_auth_code) ?
-				   r->auth_code : NULL;
-		uint64_t hash = idem_hash(&r->key);
-		struct idem_entry *e = idem_find(&w->idem, &r->key, hash, now);
-		uint8_t scratch[ISO_MSG_MAX];
-		struct iso_msg msg;
-
-		w->c.results++;
-		if (e)
-			idem_complete(e, rc, auth, now, w->ttl_tsc);
-		else
-			w->c.results_idem_lost++;
-
-		iso_parse(&msg, r->msg, r->msg_len, (enum iso_bitmap_enc)r->enc);
-		int len = iso_response_build(scratch, sizeof(scratch),
-					     (enum iso_bitmap_enc)w->cfg->enc, &msg, rc, auth);
-		struct rte_mbuf *m = rte_pktmbuf_alloc(w->mbuf_pool);
-
-		if (unlikely(m == NULL || len < 0)) {
-			w->c.results_no_mbuf++;
-			rte_pktmbuf_free(m);
-			rte_mempool_put(w->request_pool, r);
-			continue;
-		}
-		uint16_t flen = frame_build_udp(rte_pktmbuf_mtod(m, uint8_t *),
-						rte_pktmbuf_tailroom(m), &w->cfg->local,
-						&r->peer, scratch, (uint16_t)len);
-
-		m->data_len = flen;
-		m->pkt_len = flen;
-		count_code(w, rc);
-		tx(w, r->port_id, m);
-		rte_mempool_put(w->request_pool, r);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		xchg_route(&w->x, map, xchg_result(recs[i]), recs[i]->slot,
+			   process_item, w);
 	return n;
+}
+
+static void
+tx_flush(struct worker *w)
+{
+	for (uint16_t p = 0; p < w->n_ports; p++)
+		if (w->txb[p]->length)
+			rte_eth_tx_buffer_flush(w->ports[p], w->queue, w->txb[p]);
 }
 
 void
 worker_drain_results(struct worker *w)
 {
-	uint64_t now = rte_rdtsc();
+	const struct shard_map *map = *w->map_ref;
 
-	while (results_burst(w, now) > 0)
-		;
-	for (uint16_t p = 0; p < w->n_ports; p++)
-		rte_eth_tx_buffer_flush(w->ports[p], w->queue, w->txb[p]);
+	w->now = rte_rdtsc();
+	while (results_burst(w, map) + xchg_poll(&w->x, map, process_item, w) > 0)
+		handoff_flush(w);
+	xchg_flush(&w->x);
+	tx_flush(w);
 }
 
 int
@@ -377,22 +458,30 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	rcu_register_thread();
 	while (!*w->quit) {
-		uint64_t now = rte_rdtsc();
-		unsigned int work = results_burst(w, now);
+		const struct shard_map *map = rcu_dereference(*w->map_ref);
+		unsigned int work;
 
-		for (uint16_t p = 0; p < w->n_ports; p++) {
-			uint16_t got;
-
-			rx_burst(w, p, now, &got);
-			work += got;
-		}
+		w->now = rte_rdtsc();
+		w->c.loops++;
+		work = results_burst(w, map);
+		work += xchg_poll(&w->x, map, process_item, w);
+		work += xchg_commands(&w->x, map, process_item, w);
+		handoff_flush(w);
 		for (uint16_t p = 0; p < w->n_ports; p++)
-			if (w->txb[p]->length)
-				rte_eth_tx_buffer_flush(w->ports[p], w->queue, w->txb[p]);
-		if (work == 0 && w->cfg->idle_sleep_us)
+			work += rx_burst(w, map, p);
+		tx_flush(w);
+		if (xchg_flush(&w->x) == 0)
+			rcu_quiescent_state();
+		else
+			work++;
+		if (work == 0 && w->cfg->idle_sleep_us) {
+			rcu_thread_offline();
 			rte_delay_us_sleep(w->cfg->idle_sleep_us);
+			rcu_thread_online();
+		}
 	}
-	worker_drain_results(w);
+	rcu_unregister_thread();
 	return 0;
 }

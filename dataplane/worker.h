@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * worker - a poll-mode lcore: its RX queue on every port, the decisions of
- * the fast path, the hand-off to the control plane and the answers that
- * come back, its TX queue on every port. Owns its idempotency table, the
- * token buckets of the merchants it serves, and its counters; touches
- * nothing another lcore writes except the SP/SC rings and mempools.
+ * the fast path for the slots it holds, the hand-off to the control plane
+ * and the answers that come back, its TX queue on every port. Frames for
+ * slots held elsewhere go there through its shard_exchange. Owns its
+ * counters and, while it holds a slot, the slot's state; touches nothing
+ * another lcore writes except SP/SC rings, mempools and the RCU map.
  */
 #ifndef PAYGATE_WORKER_H
 #define PAYGATE_WORKER_H
@@ -20,10 +21,13 @@
 #include "handoff.h"
 #include "idem_table.h"
 #include "merchant_table.h"
-#include "token_bucket.h"
+#include "shard_exchange.h"
+#include "shard_map.h"
+#include "slot_state.h"
 #include "validate.h"
 
 #define WORKER_BURST 32
+#define WORKER_HANDOFF_MAX (2 * WORKER_BURST)
 #define WORKER_PORTS_MAX 8
 
 #define foreach_worker_counter                                               \
@@ -34,14 +38,18 @@
 	_(multi_segment, "frames in more than one mbuf (dropped)")          \
 	_(malformed_answered, "requests answered 30")                       \
 	_(idem_replayed, "retransmissions answered from the table")        \
+	_(idem_replayed_moved, "... from an entry made on another lcore")  \
 	_(idem_absorbed, "retransmissions absorbed while at the bank")     \
 	_(idem_conflict, "same identity, other content: 94")               \
 	_(rate_limited, "requests over the merchant's rate: 65")           \
 	_(handoff, "requests handed to the control plane")                 \
 	_(handoff_fail, "no record or ring full: 96")                      \
 	_(results, "bank outcomes received back")                          \
+	_(results_moved, "... for a slot that moved while at the bank")    \
 	_(results_no_mbuf, "bank outcomes not answered: no mbuf")          \
-	_(results_idem_lost, "bank outcomes whose table entry was evicted")
+	_(results_idem_lost, "bank outcomes whose table entry was evicted")  \
+	_(no_slot, "requests without a merchant slot reaching a decision") \
+	_(loops, "poll loops")
 
 /* Frames too broken to answer: counted and dropped. */
 #define foreach_iso_drop                                                     \
@@ -78,6 +86,10 @@ struct worker {
 	uint16_t ports[WORKER_PORTS_MAX];
 	const struct paygate_config *cfg;
 	const struct merchant_table *merchants;
+	struct merchant_state *mstate;   /* [merchants->n], by slot holder */
+	struct slot_state *slots;        /* [n_slots], by slot holder */
+	struct shard_map **map_ref;      /* RCU-protected, read once per loop */
+	uint8_t port_index[RTE_MAX_ETHPORTS];
 	const struct gateway_clock *clock;
 	struct rte_mempool *mbuf_pool;
 	struct rte_mempool *request_pool;
@@ -86,12 +98,15 @@ struct worker {
 	uint64_t ttl_tsc;
 	/* Owned by the worker. */
 	struct rte_eth_dev_tx_buffer *txb[WORKER_PORTS_MAX];
-	struct idem_table idem;
-	struct token_bucket *buckets; /* one per merchant index */
+	struct shard_exchange x;
+	uint32_t n_handoff;
+	struct auth_request *handoff_recs[WORKER_HANDOFF_MAX];
+	struct rte_mbuf *handoff_held[WORKER_HANDOFF_MAX];
+	uint64_t now;                    /* TSC at the top of this loop */
 	struct worker_counters c __rte_cache_aligned;
 } __rte_cache_aligned;
 
-/* Allocate the worker's own state (table, buckets, TX buffers). */
+/* Allocate the worker's own state (exchange, TX buffers). */
 int worker_init(struct worker *w, int socket);
 int worker_main(void *arg);
 /* Bank outcomes still on the ring after the control plane stopped. */

@@ -44,6 +44,7 @@ struct outstanding {
 	uint64_t amount;
 	uint32_t seq;
 	uint32_t send_idx;
+	uint32_t merchant;        /* workload index; UINT32_MAX: none */
 	uint16_t mti;
 	uint8_t state;
 	uint8_t flags;
@@ -64,6 +65,7 @@ struct opts {
 	rte_be32_t src_ip, dst_ip;
 	uint16_t dst_port;
 	uint32_t flows;
+	uint16_t queues;
 	enum iso_bitmap_enc enc;
 	const char *merchants, *cards, *mix, *mti, *json, *pcap_out, *expect_out;
 	const char *pcap_check, *expect, *epoch;
@@ -76,12 +78,13 @@ struct opts {
 };
 
 static struct opts o = {
-	.dst_port = 8583, .flows = 64, .drain_ms = 2000, .seed = 1,
+	.dst_port = 8583, .flows = 64, .queues = 1, .drain_ms = 2000, .seed = 1,
 	.mix = "valid=100", .mti = "0100=50,0200=50", .zipf_s = 0,
 };
 
 static struct {
 	uint64_t sent, received, lost, mismatches, duplicates, unexpected, reordered;
+	uint64_t ordered_checked;
 	uint64_t retransmits_sent, retransmits_answered, retransmits_stored, dup_inflight_sent;
 	uint64_t malformed_sent, malformed_unanswerable;
 	uint64_t approved_count, approved_amount, tx_fail, other_frames;
@@ -90,7 +93,12 @@ static struct {
 
 static struct outstanding *table;
 static uint32_t *flow_seq;
-static uint32_t *flow_last_answered; /* highest send index answered per flow */
+/* Highest send index answered per (flow, merchant), among answers the
+ * gateway decides itself: those must come back in the order sent. Bank
+ * answers may overtake each other, and different merchants are decided
+ * by different lcores, so order is promised per merchant within a flow
+ * (a real terminal serves one merchant). */
+static uint32_t *flow_last_answered;
 static uint32_t retx_q[RETX_QUEUE][2];
 static uint32_t retx_head, retx_tail;
 static struct latency_hist hist;
@@ -202,10 +210,15 @@ handle_answer(const uint8_t *frame, uint32_t len, uint64_t now)
 		return;
 	}
 	hist_record(&hist, (now - e->intended_tsc) * 1000000000ull / tsc_hz);
-	if (e->send_idx < flow_last_answered[flow])
-		st.reordered++;
-	else
-		flow_last_answered[flow] = e->send_idx;
+	if (!(e->flags & (F_TO_BANK | F_MALFORMED)) && e->merchant != UINT32_MAX) {
+		uint32_t *last = &flow_last_answered[(size_t)flow * wl.n_merchants + e->merchant];
+
+		st.ordered_checked++;
+		if (e->send_idx + 1 < *last)
+			st.reordered++;
+		else
+			*last = e->send_idx + 1;
+	}
 
 	uint64_t amount;
 
@@ -259,6 +272,7 @@ next_request(struct wl_request *r, uint64_t intended, uint32_t *flow_out)
 	e->intended_tsc = intended;
 	e->amount = r->amount;
 	e->mti = r->mti;
+	e->merchant = r->merchant;
 	e->category = r->category;
 	e->rc[0] = r->rc[0];
 	e->rc[1] = r->rc[1];
@@ -314,9 +328,10 @@ write_json(const char *path, double window_s)
 	}
 	fprintf(f, "{\"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"lost\": %" PRIu64
 		", \"mismatches\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"unexpected\": %" PRIu64
-		", \"reordered\": %" PRIu64 ", \"mpps\": %.6f, \"tx_mpps\": %.6f, \"rx_mpps\": %.6f",
+		", \"reordered\": %" PRIu64 ", \"ordered_checked\": %" PRIu64
+		", \"mpps\": %.6f, \"tx_mpps\": %.6f, \"rx_mpps\": %.6f",
 		st.sent, st.received, st.lost, st.mismatches, st.duplicates, st.unexpected,
-		st.reordered, (double)st.received / window_s / 1e6,
+		st.reordered, st.ordered_checked, (double)st.received / window_s / 1e6,
 		(double)st.sent / window_s / 1e6, (double)st.received / window_s / 1e6);
 	fprintf(f, ", \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, "
 		"\"p999\": %.1f, \"max\": %.1f}",
@@ -453,7 +468,7 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: paygate-pktgen <EAL> -- [--port N] [--src-mac M] [--dst-mac M] [--src-ip A]\n"
-		"  [--dst-ip A] [--dst-port P] [--flows N] [--bitmap binary|hex]\n"
+		"  [--dst-ip A] [--dst-port P] [--flows N] [--queues N] [--bitmap binary|hex]\n"
 		"  --merchants F --cards F [--count N] [--duration S] [--rate PPS]\n"
 		"  [--merchant-dist uniform|zipf] [--zipf-s S] [--mix cat=share,...] [--mti 0100=a,0200=b]\n"
 		"  [--retransmit P] [--dup-inflight P] [--malformed P] [--seed N] [--drain-ms MS]\n"
@@ -477,6 +492,7 @@ parse_args(int argc, char **argv)
 		{ "drain-ms", 1, 0, 'v' }, { "json", 1, 0, 'w' }, { "mode", 1, 0, 'x' },
 		{ "pcap-out", 1, 0, 'y' }, { "expect-out", 1, 0, 'z' }, { "pcap-check", 1, 0, 'A' },
 		{ "expect", 1, 0, 'B' }, { "epoch", 1, 0, 'C' }, { "bank-rc", 1, 0, 'D' },
+		{ "queues", 1, 0, 'E' },
 		{ 0, 0, 0, 0 },
 	};
 	bool zipf = false;
@@ -495,6 +511,7 @@ parse_args(int argc, char **argv)
 		case 'd': if (!frame_ip_parse(optarg, &o.dst_ip)) usage(); break;
 		case 'e': o.dst_port = (uint16_t)atoi(optarg); break;
 		case 'f': o.flows = (uint32_t)atoi(optarg); break;
+		case 'E': o.queues = (uint16_t)atoi(optarg); break;
 		case 'g': o.enc = strcmp(optarg, "hex") == 0 ? ISO_BITMAP_HEX : ISO_BITMAP_BINARY; break;
 		case 'h': o.merchants = optarg; break;
 		case 'i': o.cards = optarg; break;
@@ -525,7 +542,8 @@ parse_args(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (o.merchants == NULL || o.cards == NULL || o.flows == 0 || o.flows > 9999999)
+	if (o.merchants == NULL || o.cards == NULL || o.flows == 0 || o.flows > 9999999 ||
+	    o.queues == 0 || o.queues > 64)
 		usage();
 	if (zipf && o.zipf_s <= 0)
 		o.zipf_s = 1.1;
@@ -567,7 +585,7 @@ main(int argc, char **argv)
 
 	table = calloc((size_t)o.flows * WINDOW, sizeof(*table));
 	flow_seq = calloc(o.flows, sizeof(*flow_seq));
-	flow_last_answered = calloc(o.flows, sizeof(*flow_last_answered));
+	flow_last_answered = calloc((size_t)o.flows * wl.n_merchants, sizeof(*flow_last_answered));
 	if (table == NULL || flow_seq == NULL || flow_last_answered == NULL)
 		rte_exit(EXIT_FAILURE, "pktgen: out of memory\n");
 
@@ -583,12 +601,19 @@ main(int argc, char **argv)
 	struct rte_eth_conf conf = { 0 };
 	uint16_t rxd = 1024, txd = 1024;
 
-	if (pool == NULL || rte_eth_dev_configure(o.port, 1, 1, &conf) != 0 ||
-	    rte_eth_dev_adjust_nb_rx_tx_desc(o.port, &rxd, &txd) != 0 ||
-	    rte_eth_rx_queue_setup(o.port, 0, rxd, rte_eth_dev_socket_id(o.port), NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(o.port, 0, txd, rte_eth_dev_socket_id(o.port), NULL) != 0 ||
-	    rte_eth_dev_start(o.port) != 0)
-		rte_exit(EXIT_FAILURE, "pktgen: port %u setup failed\n", o.port);
+	/* One queue pair per gateway worker: flow f leaves by queue f % queues,
+	 * so on memif (no RSS) every worker receives its share of flows. */
+	int ok = pool != NULL && rte_eth_dev_configure(o.port, o.queues, o.queues, &conf) == 0 &&
+		 rte_eth_dev_adjust_nb_rx_tx_desc(o.port, &rxd, &txd) == 0;
+
+	for (uint16_t q = 0; ok && q < o.queues; q++)
+		ok = rte_eth_rx_queue_setup(o.port, q, rxd, rte_eth_dev_socket_id(o.port),
+					    NULL, pool) == 0 &&
+		     rte_eth_tx_queue_setup(o.port, q, txd, rte_eth_dev_socket_id(o.port),
+					    NULL) == 0;
+	if (!ok || rte_eth_dev_start(o.port) != 0)
+		rte_exit(EXIT_FAILURE, "pktgen: port %u setup with %u queues failed\n",
+			 o.port, o.queues);
 	rte_eth_promiscuous_enable(o.port);
 
 	/* Wait for the link (memif connects when both sides are up). */
@@ -631,17 +656,20 @@ main(int argc, char **argv)
 	for (;;) {
 		uint64_t now = rte_rdtsc();
 		struct rte_mbuf *rx[BURST], *tx[BURST * 2];
+		uint16_t txq[BURST * 2];
 
-		uint16_t n = rte_eth_rx_burst(o.port, 0, rx, BURST);
+		for (uint16_t q = 0; q < o.queues; q++) {
+			uint16_t n = rte_eth_rx_burst(o.port, q, rx, BURST);
 
-		if (o.count_mode) {
-			st.received += n;
-		} else {
-			for (uint16_t i = 0; i < n; i++)
-				handle_answer(rte_pktmbuf_mtod(rx[i], uint8_t *),
-					      rte_pktmbuf_data_len(rx[i]), now);
+			if (o.count_mode) {
+				st.received += n;
+			} else {
+				for (uint16_t i = 0; i < n; i++)
+					handle_answer(rte_pktmbuf_mtod(rx[i], uint8_t *),
+						      rte_pktmbuf_data_len(rx[i]), now);
+			}
+			rte_pktmbuf_free_bulk(rx, n);
 		}
-		rte_pktmbuf_free_bulk(rx, n);
 
 		if (now >= next_report) {
 			progress(t0, now, &last_sent, &last_rcvd);
@@ -714,6 +742,7 @@ main(int argc, char **argv)
 
 				memcpy(rte_pktmbuf_mtod(m, uint8_t *), tmpl[t], tmpl_len[t]);
 				m->data_len = m->pkt_len = tmpl_len[t];
+				txq[nb] = (uint16_t)((t % o.flows) % o.queues);
 				tx[nb++] = m;
 				new_sent++;
 				continue;
@@ -727,28 +756,37 @@ main(int argc, char **argv)
 						 rte_pktmbuf_tailroom(m), flow, r.msg, r.len);
 
 			m->data_len = m->pkt_len = len;
+			txq[nb] = (uint16_t)(flow % o.queues);
 			tx[nb++] = m;
 			new_sent++;
 			if (e->flags & F_DUP) {
 				struct rte_mbuf *d = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
 
 				if (d) {
+					txq[nb] = (uint16_t)(flow % o.queues);
 					tx[nb++] = d;
 					st.dup_inflight_sent++;
 				}
 			}
 		}
-		uint16_t done = 0;
+		/* Per queue, in the order built. A full TX ring is retried a
+		 * bounded number of times: an open loop generator drops (and
+		 * counts) rather than stalls. */
+		for (uint16_t q = 0; q < o.queues && nb > 0; q++) {
+			struct rte_mbuf *qm[BURST * 2];
+			uint16_t qn = 0, done = 0;
 
-		/* A full TX ring is retried a bounded number of times: an open
-		 * loop generator drops (and counts) rather than stalls. */
-		for (int tries = 0; done < nb && tries < 64 && !stop; tries++)
-			done += rte_eth_tx_burst(o.port, 0, tx + done, nb - done);
-		if (done < nb) {
-			st.tx_fail += nb - done;
-			rte_pktmbuf_free_bulk(tx + done, nb - done);
+			for (uint16_t i = 0; i < nb; i++)
+				if (txq[i] == q)
+					qm[qn++] = tx[i];
+			for (int tries = 0; done < qn && tries < 64 && !stop; tries++)
+				done += rte_eth_tx_burst(o.port, q, qm + done, qn - done);
+			if (done < qn) {
+				st.tx_fail += qn - done;
+				rte_pktmbuf_free_bulk(qm + done, qn - done);
+			}
+			st.sent += done;
 		}
-		st.sent += done;
 	}
 	uint64_t t_end = rte_rdtsc();
 	double window = (double)((end_send ? end_send : t_end) - t0) / (double)tsc_hz;

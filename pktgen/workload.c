@@ -310,6 +310,7 @@ workload_next(struct workload *w, uint32_t flow, uint32_t seq, struct wl_request
 
 	if (cat == CAT_ECHO) {
 		r->mti = 800;
+		r->merchant = UINT32_MAX;
 		memcpy(r->rc, "00", 3);
 		r->to_bank = false;
 		r->amount = 0;
@@ -330,6 +331,7 @@ workload_next(struct workload *w, uint32_t flow, uint32_t seq, struct wl_request
 	uint64_t cap = m->max_amount < AMOUNT_MAX ? m->max_amount : AMOUNT_MAX;
 
 	r->card = card;
+	r->merchant = cat == CAT_UNKNOWN_MERCHANT ? UINT32_MAX : mi;
 	r->mti = workload_rand01(w) < w->mti_0100_share ? 100 : 200;
 	r->amount = AMOUNT_MIN + workload_rand(w) % cap;
 	memcpy(mid, m->id, 16);

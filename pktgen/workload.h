@@ -71,6 +71,7 @@ struct wl_request {
 	char rc[3];           /* expected 39; "" = no answer expected */
 	bool to_bank;         /* decided by the bank (can be absorbed) */
 	uint32_t card;        /* index, when a card is used */
+	uint32_t merchant;    /* index; UINT32_MAX: none or not in the table */
 	uint64_t amount;
 	uint16_t len;
 	uint8_t msg[ISO_MSG_MAX];

@@ -17,7 +17,6 @@ merchants = ${PG_MERCHANTS:-$PG_SRC/configs/merchants.csv}
 idle_sleep_us = ${PG_WORKER_SLEEP_US:-0}
 
 [limits]
-idem_entries = 65536
 idem_ttl_ms = 600000
 requests_max = 8191
 mbufs = 8191
@@ -33,6 +32,12 @@ inflight_max = 4096
 
 [control]
 idle_sleep_us = 20
+socket = $PG_TMP/ctl.sock
+
+[shards]
+slots = ${PG_SLOTS:-256}
+idem_entries_per_slot = ${PG_IDEM_PER_SLOT:-1024}
+rebalance_ratio = ${PG_REBALANCE_RATIO:-1.25}
 EOF
 }
 

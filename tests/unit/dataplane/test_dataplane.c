@@ -329,10 +329,12 @@ test_config(void **state)
 	const char *good =
 		"[gateway]\nmac = 02:00:00:00:00:01\nip = 198.18.0.1\nudp_port = 8583\n"
 		"bitmap = hex\nmerchants = merchants.csv\nidle_sleep_us = 0\n"
-		"[limits]\nidem_entries = 1024\nidem_ttl_ms = 1000\nrequests_max = 1024\n"
+		"[limits]\nidem_ttl_ms = 1000\nrequests_max = 1024\n"
 		"mbufs = 2048\nring_size = 1024\n"
 		"[bank]\nhost = 127.0.0.1\nport = 9000\nconnections = 2\nbitmap = binary\n"
-		"timeout_ms = 100\ninflight_max = 512\n[control]\nidle_sleep_us = 10\n";
+		"timeout_ms = 100\ninflight_max = 512\n[control]\nidle_sleep_us = 10\n"
+		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
+		"rebalance_ratio = 1.25\n";
 
 	(void)state;
 	write_file("good.ini", good);
@@ -341,14 +343,18 @@ test_config(void **state)
 	assert_int_equal(cfg.enc, ISO_BITMAP_HEX);
 	assert_int_equal(rte_be_to_cpu_16(cfg.local.port), 8583);
 	assert_int_equal(cfg.control.bank_port, 9000);
-	assert_int_equal(cfg.idem_entries, 1024);
+	assert_int_equal(cfg.slots, 1024);
+	assert_int_equal(cfg.idem_entries_per_slot, 64);
+	assert_true(cfg.rebalance_ratio > 1.24 && cfg.rebalance_ratio < 1.26);
+	assert_non_null(strstr(cfg.ctl_socket, "/ctl.sock"));
 	/* merchants is relative to the ini's directory */
 	assert_non_null(strstr(cfg.merchants_path, dir));
 
 	/* Each broken variant names its key. */
 	const char *cases[][3] = {
 		{ "udp_port = 8583\n", "", "udp_port" },
-		{ "idem_entries = 1024\n", "idem_entries = 1000\n", "idem_entries" },
+		{ "slots = 1024\n", "slots = 1000\n", "slots" },
+		{ "rebalance_ratio = 1.25\n", "rebalance_ratio = 0.5\n", "rebalance_ratio" },
 		{ "bitmap = hex\n", "bitmap = ebcdic\n", "bitmap" },
 		{ "ip = 198.18.0.1\n", "ip = 198.18.0\n", "ip" },
 		{ "timeout_ms = 100\n", "timeout_ms = 0\n", "timeout_ms" },
