@@ -98,33 +98,30 @@ shard_manager_move(struct shard_manager *sm, uint32_t n, const uint32_t *slots,
 			goto out;
 		}
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint16_t from = next->owner[slots[i]];
-
-		if (from == to[i])
-			continue;
-		/* A slot named twice: the last word wins, one token. */
-		for (uint32_t k = 0; k < orders[from].n; k++)
-			if (orders[from].slots[k] == slots[i])
-				goto next_slot;
+	/* A slot named twice: the last word wins, and it gets one token. */
+	for (uint32_t i = 0; i < n; i++)
 		next->owner[slots[i]] = to[i];
-		orders[from].slots[orders[from].n] = slots[i];
-		orders[from].to[orders[from].n++] = to[i];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = slots[i];
+		uint16_t from = old->owner[s];
+		bool seen = false;
+
+		if (from == next->owner[s])
+			continue;
+		for (uint32_t k = 0; k < orders[from].n && !seen; k++)
+			seen = orders[from].slots[k] == s;
+		if (seen)
+			continue;
+		orders[from].slots[orders[from].n] = s;
+		orders[from].to[orders[from].n++] = next->owner[s];
+		expect[next->owner[s]]++;
 		moved++;
-next_slot:;
 	}
 	if (moved == 0) {
 		free(next);
 		ret = 0;
 		goto out;
 	}
-	/* The token goes to the owner in the final map. */
-	for (uint16_t w = 0; w < sm->n_workers; w++)
-		for (uint32_t k = 0; k < orders[w].n; k++) {
-			orders[w].to[k] = next->owner[orders[w].slots[k]];
-			expect[orders[w].to[k]]++;
-		}
-
 	uint64_t t0 = now_ns();
 
 	next->version = old->version + 1;
