@@ -181,6 +181,9 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 	struct idem_entry *e;
 	uint64_t now = w->now;
 
+	/* The slot's load, as rebalancing measures it: every decision. */
+	if (slot != NO_SLOT)
+		w->slots[slot].frames++;
 	validate_request(msg, fi->len_mismatch, w->merchants, w->clock, &v);
 	if (v.rc != NULL) {
 		if (v.rc[0] == '3' && v.rc[1] == '0')
@@ -197,7 +200,6 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 
 	struct slot_state *ss = &w->slots[slot];
 
-	ss->frames++;
 	auth_key_from_msg(msg, &key); /* 42, 41, 11, 7 checked by validate */
 	uint64_t hash = idem_hash(&key);
 	uint64_t fp = request_fingerprint(msg);
