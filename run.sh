@@ -2,7 +2,7 @@
 # The home of the README commands.
 #   ./run.sh demo    install what is missing, build, run the demo
 #   ./run.sh test    install what is missing, build, run every test
-#   ./run.sh build | deps | bench
+#   ./run.sh build | deps | bench | bench-shards
 # Works on a fresh Debian 12 machine as root (or with sudo).
 set -euo pipefail
 
@@ -80,8 +80,13 @@ bench)
 	build
 	exec "$root/tests/bench/fastpath.sh" "$build" "${@:2}"
 	;;
+bench-shards)
+	deps
+	build
+	exec "$root/tests/bench/shards.sh" "$build" "${@:2}"
+	;;
 *)
-	echo "usage: $0 demo|test|build|deps|bench" >&2
+	echo "usage: $0 demo|test|build|deps|bench|bench-shards" >&2
 	exit 2
 	;;
 esac

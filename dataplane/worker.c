@@ -478,6 +478,8 @@ worker_main(void *arg)
 			rcu_quiescent_state();
 		else
 			work++;
+		if (work)
+			w->c.busy_tsc += rte_rdtsc() - w->now;
 		if (work == 0 && w->cfg->idle_sleep_us) {
 			rcu_thread_offline();
 			rte_delay_us_sleep(w->cfg->idle_sleep_us);

@@ -49,7 +49,8 @@
 	_(results_no_mbuf, "bank outcomes not answered: no mbuf")          \
 	_(results_idem_lost, "bank outcomes whose table entry was evicted")  \
 	_(no_slot, "requests without a merchant slot reaching a decision") \
-	_(loops, "poll loops")
+	_(loops, "poll loops")                                              \
+	_(busy_tsc, "TSC cycles spent in loops that found work")
 
 /* Frames too broken to answer: counted and dropped. */
 #define foreach_iso_drop                                                     \
