@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: the bank simulator (long-tailed latency, like a real issuer),
-# the gateway on one worker lcore, and pktgen on a memif link sending a mixed
-# workload; then a summary of what each of them saw.
+# the gateway on two worker lcores, and pktgen on a memif link (two queue
+# pairs) sending a mixed workload; halfway, paygatectl moves the hottest
+# merchant's slot to the other lcore; then a summary of what each saw.
 #
 # Usage: demo.sh <build dir> [requests] [rate pps]
 source "$(dirname "$0")/lib.sh"
@@ -13,9 +14,9 @@ rate=${3:-10000}
 
 echo "== starting paygate-banksim (latency: log-normal, median 300 us, p99 3 ms)"
 pg_start_banksim --latency longtail:300:3000 --seed 1
-echo "== starting paygate (1 worker lcore, net_memif server, bank on 127.0.0.1:$PG_BANK_PORT)"
+echo "== starting paygate (2 worker lcores, net_memif server, bank on 127.0.0.1:$PG_BANK_PORT)"
 PG_WORKER_SLEEP_US=5 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
-pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
+pg_start_gateway 0@0,1@0,2@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/memif.sock"
 
 echo "== paygate-pktgen: $count requests at $rate/s (mixed: approvals, declines, malformed, retransmissions)"
@@ -24,9 +25,21 @@ echo "== paygate-pktgen: $count requests at $rate/s (mixed: approvals, declines,
 	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
 	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
 	--count "$count" --rate "$rate" --seed 2026 --merchant-dist zipf --zipf-s 1.1 \
+	--queues 2 \
 	--mix valid=70,bad_luhn=4,expired=4,unknown_merchant=4,insufficient=4,lost=3,stolen=2,over_limit=4,echo=5 \
 	--retransmit 0.03 --dup-inflight 0.01 --malformed 0.01 \
-	--json "$PG_TMP/pktgen.json" 2>&1 | sed 's/^/  pktgen | /'
+	--json "$PG_TMP/pktgen.json" 2>&1 | sed 's/^/  pktgen | /' &
+pktgen_pid=$!
+
+ctl() { "$PG_BUILD/control/paygatectl" -s "$PG_TMP/ctl.sock" "$@"; }
+sleep $((count / rate / 2 + 1))
+hot=$(ctl --json show merchant M00000000000001 | python3 -c 'import json,sys; d = json.load(sys.stdin); print(d["slot"], d["lcore"])')
+read -r slot owner <<<"$hot"
+other=$((owner == 1 ? 2 : 1))
+echo "== paygatectl: the hottest merchant is in slot $slot on lcore $owner; moving it to lcore $other under load"
+ctl move slot "$slot" to "$other" | sed 's/^/  paygatectl | /'
+ctl show shards | head -n 11 | sed 's/^/  paygatectl | /'
+wait "$pktgen_pid"
 
 pg_stop gateway 20
 pg_stop banksim 10
@@ -41,17 +54,21 @@ lat = p["latency_us"]
 print()
 print("=== paygate demo summary ===")
 print(f"pktgen   sent {p['sent']}  answered {p['received']}  lost {p['lost']}  "
-      f"mismatches {p['mismatches']}  duplicates {p['duplicates']}")
+      f"mismatches {p['mismatches']}  duplicates {p['duplicates']}  reordered {p['reordered']}")
 print(f"latency  p50 {lat['p50']} us  p90 {lat['p90']} us  p99 {lat['p99']} us  "
       f"p99.9 {lat['p999']} us  max {lat['max']} us  (from intended send time)")
 print("codes    " + "  ".join(f"{k}:{v}" for k, v in sorted(p["codes"].items())))
 print(f"gateway  rx {t['rx']}  tx {t['tx']}  handed to bank {t['handoff']}  "
       f"replayed {t['idem_replayed']}  absorbed {t['idem_absorbed']}  "
       f"dropped {sum(t['drops'].values())}")
+x = t["exchange"]
+print(f"shards   {len(g['workers'])} lcores  decided where received {x['local']}  "
+      f"crossed to the owner {x['dispatched']}  slot moves {t['moves']}  "
+      f"parked during moves {x['parked']}")
 c = g["control"]
 print(f"control  bank requests {c['bank_tx']}  answers {c['bank_rx']}  timeouts {c['timeouts']}")
 print(f"bank     {bank.replace('#total,', '').replace(',', '  ')}")
-ok = p["lost"] == 0 and p["mismatches"] == 0 and p["duplicates"] == 0
+ok = p["lost"] == 0 and p["mismatches"] == 0 and p["duplicates"] == 0 and p["reordered"] == 0
 print("result   " + ("every request answered once, as expected" if ok else "PROBLEMS: see above"))
 sys.exit(0 if ok else 1)
 PY
