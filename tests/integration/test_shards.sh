@@ -43,6 +43,22 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
 sys.exit(0 if s.recv(100).startswith(b"error") else 1)' "$PG_TMP/ctl.sock" || rc=$?
 pg_check "request with a NUL byte gets an error" test "$rc" -eq 0
+python3 - "$PG_TMP/ctl.sock" <<'PY'
+# Hostile clients: random bytes, an endless line, a client that says
+# nothing and goes; the gateway answers or hangs up, and stays up.
+import os, random, socket, sys
+random.seed(3)
+for n in (1, 17, 511, 512, 513, 4096, 100000):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+    try:
+        s.sendall(bytes(random.randrange(256) for _ in range(n)))
+        s.shutdown(socket.SHUT_WR); s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.close()
+PY
+pg_check "gateway still answers after hostile control clients" ctl show stats >/dev/null
 rc=0; "$CTL" -s "$PG_TMP/nothing.sock" show stats 2>/dev/null || rc=$?
 pg_check "no gateway: exit 2" test "$rc" -eq 2
 
