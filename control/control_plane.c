@@ -3,10 +3,14 @@
  * The control-plane thread. Per loop:
  *   1. links: connect / reconnect as their backoff allows
  *   2. results that found a worker's ring full last time: retry
- *   3. hand-off rings: each request to a bank link, remembered in pending
- *   4. links: read answers, match them by auth_key, return to the worker
- *   5. links: write what was queued
- *   6. pending: the oldest requests past their deadline answered 91
+ *   3. hand-off rings: each request journalled, then waits for durability
+ *   4. durable: requests go to a bank link (remembered in pending),
+ *      approvals go back to their worker; reversals due are sent
+ *   5. links: read answers, match them by auth_key, journal them, return
+ *      declines at once and approvals once durable
+ *   6. links: write what was queued
+ *   7. pending: the oldest requests past their deadline answered 91 and
+ *      reversed
  * and a short sleep when a whole loop found nothing to do.
  */
 #include <netdb.h>
@@ -21,6 +25,7 @@
 #include "bank_link.h"
 #include "bank_pending.h"
 #include "control_plane.h"
+#include "reversal_queue.h"
 
 #define CONTROL_BURST 32
 #define CONTROL_LINKS_MAX 64
@@ -38,7 +43,21 @@ struct control_plane {
 	 * number of records that can exist (inflight_max + ring contents). */
 	struct auth_request **backlog;
 	uint32_t backlog_n, backlog_cap;
+	/* Waiting for the journal, in seq order (a FIFO): requests to send,
+	 * approvals to release. */
+	struct durable_wait *wait;
+	uint32_t wait_head, wait_n, wait_cap;
+	struct journal *journal;
+	struct reversal_queue *reversals;
 	struct control_counters c;
+};
+
+enum { WAIT_SEND, WAIT_RELEASE };
+
+struct durable_wait {
+	struct auth_request *rec;
+	uint64_t seq;
+	uint8_t action;
 };
 
 static uint64_t
@@ -52,7 +71,8 @@ now_ns(void)
 
 struct control_plane *
 control_plane_create(const struct control_config *cfg,
-		     struct handoff_channel *channels, unsigned int n_workers)
+		     struct handoff_channel *channels, unsigned int n_workers,
+		     struct journal *journal)
 {
 	struct control_plane *cp = calloc(1, sizeof(*cp));
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
@@ -62,6 +82,7 @@ control_plane_create(const struct control_config *cfg,
 	if (cp == NULL)
 		return NULL;
 	cp->cfg = *cfg;
+	cp->journal = journal;
 	cp->channels = channels;
 	cp->n_workers = n_workers;
 	cp->timeout_ns = (uint64_t)cfg->bank_timeout_ms * 1000000ull;
@@ -81,7 +102,12 @@ control_plane_create(const struct control_config *cfg,
 	cp->pending = bank_pending_create(cfg->inflight_max);
 	cp->backlog_cap = cfg->inflight_max + 1024 * n_workers + CONTROL_BURST;
 	cp->backlog = calloc(cp->backlog_cap, sizeof(*cp->backlog));
-	if (cp->pending == NULL || cp->backlog == NULL)
+	cp->wait_cap = cp->backlog_cap;
+	cp->wait = calloc(cp->wait_cap, sizeof(*cp->wait));
+	cp->reversals = reversal_queue_create(cfg->reversals_max ? cfg->reversals_max : 1024,
+		(uint64_t)(cfg->reversal_retry_ms ? cfg->reversal_retry_ms : 1000) * 1000000ull);
+	if (cp->pending == NULL || cp->backlog == NULL || cp->wait == NULL ||
+	    cp->reversals == NULL)
 		goto fail;
 	return cp;
 fail:
@@ -99,7 +125,9 @@ control_plane_destroy(struct control_plane *cp)
 	for (unsigned int i = 0; i < cp->n_links; i++)
 		bank_link_fini(&cp->links[i]);
 	bank_pending_destroy(cp->pending);
+	reversal_queue_destroy(cp->reversals);
 	free(cp->backlog);
+	free(cp->wait);
 	free(cp);
 }
 
@@ -175,20 +203,93 @@ bank_bytes(struct control_plane *cp, struct auth_request *rec, uint8_t *out,
 	return iso_build_end(&b);
 }
 
+static uint64_t
+real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Journal a record about key; returns its seq (1 without a journal: it
+ * counts as durable at once), 0 if refused. */
+static uint64_t
+journal_rec(struct control_plane *cp, uint8_t type, const struct auth_key *key,
+	    const struct auth_request *rec, const uint8_t *msg, uint16_t len)
+{
+	struct journal_entry e;
+
+	if (cp->journal == NULL)
+		return 1;
+	e.type = type;
+	e.time_ns = real_ns();
+	e.key = *key;
+	e.enc = cp->cfg.bank_enc;
+	e.outcome = rec ? rec->outcome : 0;
+	e.has_auth_code = rec ? rec->has_auth_code : 0;
+	memset(e.rc, '0', 2);
+	memset(e.auth_code, ' ', ISO_AUTH_CODE_LEN);
+	if (rec) {
+		const char *rc = rec->outcome == AUTH_OUTCOME_BANK ? rec->rc :
+				 rec->outcome == AUTH_OUTCOME_ERROR ? "96" : "91";
+
+		memcpy(e.rc, rc, 2);
+		if (rec->has_auth_code)
+			memcpy(e.auth_code, rec->auth_code, ISO_AUTH_CODE_LEN);
+	}
+	e.msg_len = msg ? len : 0;
+	if (msg)
+		memcpy(e.msg, msg, len);
+	return journal_append(cp->journal, &e);
+}
+
+static uint64_t
+durable(const struct control_plane *cp)
+{
+	return cp->journal ? journal_durable(cp->journal) : UINT64_MAX;
+}
+
 static void
-submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
+wait_push(struct control_plane *cp, struct auth_request *rec, uint64_t seq,
+	  uint8_t action)
+{
+	struct durable_wait *w = &cp->wait[(cp->wait_head + cp->wait_n++) % cp->wait_cap];
+
+	w->rec = rec;
+	w->seq = seq;
+	w->action = action;
+}
+
+/* Owe the bank a reversal of this request (msg in the bank's encoding):
+ * journalled first, sent once durable. */
+static void
+owe_reversal(struct control_plane *cp, const uint8_t *msg, uint16_t len, uint64_t now)
+{
+	struct reversal *r = reversal_queue_add(cp->reversals, msg, len, cp->cfg.bank_enc, now);
+
+	if (r == NULL) {
+		cp->c.reversal_queue_full++;
+		return;
+	}
+	cp->c.reversals_queued++;
+	r->seq = journal_rec(cp, JOURNAL_REVERSAL_SENT, &r->key, NULL, r->msg, r->len);
+	if (r->seq == 0) {
+		/* Not recorded: send it anyway, it is the safe direction. */
+		cp->c.journal_refused++;
+		r->seq = 1;
+	}
+}
+
+static void
+send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 {
 	uint8_t scratch[ISO_MSG_MAX];
 	const uint8_t *msg;
-	int len;
+	int len = bank_bytes(cp, rec, scratch, &msg);
 
-	cp->c.handoff_rx++;
-	if (bank_pending_count(cp->pending) >= cp->cfg.inflight_max)
-		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
-	len = bank_bytes(cp, rec, scratch, &msg);
 	if (len <= 0)
 		return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
-
 	for (unsigned int tries = 0; tries < cp->n_links; tries++) {
 		unsigned int li = cp->next_link++ % cp->n_links;
 
@@ -207,7 +308,119 @@ submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 		}
 		bank_pending_take(cp->pending, &rec->key);
 	}
+	/* Journalled as handed to the bank but never sent: say so, so that
+	 * recovery does not reverse what the bank never saw. */
+	rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
+	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+}
+
+static void
+submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
+{
+	uint8_t scratch[ISO_MSG_MAX];
+	const uint8_t *msg;
+	int len;
+	uint64_t seq;
+
+	cp->c.handoff_rx++;
+	if (bank_pending_count(cp->pending) + cp->wait_n >= cp->cfg.inflight_max)
+		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+	len = bank_bytes(cp, rec, scratch, &msg);
+	if (len <= 0)
+		return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
+	seq = journal_rec(cp, JOURNAL_REQUEST, &rec->key, NULL, msg, (uint16_t)len);
+	if (seq == 0) {
+		cp->c.journal_refused++;
+		return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
+	}
+	if (cp->journal == NULL)
+		return send_now(cp, rec, now);
+	wait_push(cp, rec, seq, WAIT_SEND);
+}
+
+/* What the journal has made durable goes on: requests to the bank,
+ * approvals to their worker. */
+static unsigned int
+release_durable(struct control_plane *cp, uint64_t now)
+{
+	uint64_t d = durable(cp);
+	unsigned int n = 0;
+
+	while (cp->wait_n && cp->wait[cp->wait_head].seq <= d) {
+		struct durable_wait *w = &cp->wait[cp->wait_head];
+
+		cp->wait_head = (cp->wait_head + 1) % cp->wait_cap;
+		cp->wait_n--;
+		if (w->action == WAIT_SEND)
+			send_now(cp, w->rec, now);
+		else
+			give_back(cp, w->rec);
+		n++;
+	}
+	return n;
+}
+
+static unsigned int
+send_reversals(struct control_plane *cp, uint64_t now)
+{
+	struct reversal *r;
+	unsigned int n = 0;
+	uint64_t d = durable(cp);
+
+	while ((r = reversal_queue_due(cp->reversals, now, d)) != NULL) {
+		bool sent = false;
+
+		for (unsigned int tries = 0; tries < cp->n_links && !sent; tries++) {
+			unsigned int li = cp->next_link++ % cp->n_links;
+
+			if (cp->links[li].state == BANK_LINK_UP)
+				sent = bank_link_send(&cp->links[li], r->msg, r->len);
+		}
+		/* Sent or not, try again after the interval. */
+		reversal_queue_sent(cp->reversals, r, now);
+		if (sent) {
+			cp->c.reversals_sent++;
+			n++;
+		}
+	}
+	return n;
+}
+
+int
+control_plane_reverse_orphan(struct control_plane *cp, const uint8_t *msg,
+			     uint16_t len, uint8_t enc)
+{
+	struct auth_request rec;
+	struct iso_msg m;
+
+	memset(&rec, 0, sizeof(rec));
+	iso_parse(&m, msg, len, (enum iso_bitmap_enc)enc);
+	if (m.status != ISO_PARSE_OK || !auth_key_from_msg(&m, &rec.key) ||
+	    enc != cp->cfg.bank_enc)
+		return -1;
+	rec.outcome = AUTH_OUTCOME_TIMEOUT;
+	if (journal_rec(cp, JOURNAL_DECISION, &rec.key, &rec, NULL, 0) == 0)
+		return -1;
+	uint64_t before = cp->c.reversals_queued;
+
+	owe_reversal(cp, msg, len, now_ns());
+	return cp->c.reversals_queued > before ? 0 : -1;
+}
+
+int
+control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
+			      uint16_t len, uint8_t enc)
+{
+	struct reversal *r = reversal_queue_restore(cp->reversals, msg, len, enc, now_ns());
+
+	if (r == NULL) {
+		cp->c.reversal_queue_full++;
+		return -1;
+	}
+	cp->c.reversals_queued++;
+	r->seq = 0; /* already durable */
+	return 0;
 }
 
 static void
@@ -224,9 +437,21 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		cp->c.bank_garbage++;
 		return;
 	}
+	if (m.mti == 410) {
+		struct auth_key orig;
+
+		if (reversal_queue_ack(cp->reversals, &key, &orig)) {
+			cp->c.reversals_acked++;
+			journal_rec(cp, JOURNAL_REVERSAL_ACK, &key, NULL, NULL, 0);
+			return;
+		}
+	}
 	rec = bank_pending_take(cp->pending, &key);
 	if (rec == NULL) {
+		/* Late: it timed out, was answered 91 and is being reversed. */
 		cp->c.bank_unmatched++;
+		if (m.mti == 110 || m.mti == 210)
+			cp->c.late_answers++;
 		return;
 	}
 	cp->c.bank_matched++;
@@ -242,6 +467,48 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		if (rec->has_auth_code)
 			memcpy(rec->auth_code, iso_field_ptr(&m, 38), ISO_AUTH_CODE_LEN);
 	}
+	journal_rec(cp, JOURNAL_BANK_ANSWER, &rec->key, rec, NULL, 0);
+
+	uint64_t seq = journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
+	bool approval = rec->outcome == AUTH_OUTCOME_BANK && rec->rc[0] == '0' &&
+			rec->rc[1] == '0';
+
+	if (!approval)
+		return give_back(cp, rec);
+	if (seq == 0) {
+		/* Approved by the bank, but we cannot make that durable: never
+		 * answer an approval we could forget. 96, and undo it. */
+		uint8_t scratch[ISO_MSG_MAX];
+		const uint8_t *msg;
+		int n = bank_bytes(cp, rec, scratch, &msg);
+
+		cp->c.journal_refused++;
+		if (n > 0)
+			owe_reversal(cp, msg, (uint16_t)n, now_ns());
+		rec->outcome = AUTH_OUTCOME_ERROR;
+		rec->has_auth_code = 0;
+		return give_back(cp, rec);
+	}
+	if (cp->journal == NULL)
+		return give_back(cp, rec);
+	cp->c.approvals_durable_wait++;
+	wait_push(cp, rec, seq, WAIT_RELEASE);
+}
+
+/* 91 to the client, and the bank may have approved it: reverse. */
+static void
+timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
+{
+	uint8_t scratch[ISO_MSG_MAX];
+	const uint8_t *msg;
+	int n;
+
+	cp->c.timeouts++;
+	rec->outcome = AUTH_OUTCOME_TIMEOUT;
+	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
+	n = bank_bytes(cp, rec, scratch, &msg);
+	if (n > 0)
+		owe_reversal(cp, msg, (uint16_t)n, now);
 	give_back(cp, rec);
 }
 
@@ -273,6 +540,8 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 				submit(cp, recs[i], now);
 			work += n;
 		}
+		work += release_durable(cp, now);
+		work += send_reversals(cp, now);
 		for (unsigned int i = 0; i < cp->n_links; i++) {
 			uint64_t before = cp->c.bank_rx;
 
@@ -281,12 +550,10 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 			bank_link_flush(&cp->links[i], now);
 		}
 		while ((rec = bank_pending_expire(cp->pending, now)) != NULL) {
-			cp->c.timeouts++;
-			rec->outcome = AUTH_OUTCOME_TIMEOUT;
-			give_back(cp, rec);
+			timed_out(cp, rec, now);
 			work++;
 		}
-		if (work > 0 || bank_pending_count(cp->pending) > 0) {
+		if (work > 0 || bank_pending_count(cp->pending) > 0 || cp->wait_n) {
 			sleep_us = cp->cfg.idle_sleep_us;
 		} else if (cp->cfg.idle_sleep_us) {
 			sleep_us = sleep_us * 2 < CONTROL_IDLE_SLEEP_MAX_US ?
@@ -296,14 +563,27 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 			usleep(sleep_us);
 	}
 
-	/* Hand everything back: what is still at the bank is answered 91. */
+	/* Hand everything back. Approvals waiting for the journal get a last
+	 * chance to become durable; requests never sent are 91 (journalled,
+	 * so recovery does not reverse them); what is still at the bank is
+	 * 91 and owed a reversal, which the journal remembers. */
 	struct auth_request *rec;
 
-	while ((rec = bank_pending_pop(cp->pending)) != NULL) {
-		cp->c.timeouts++;
-		rec->outcome = AUTH_OUTCOME_TIMEOUT;
-		give_back(cp, rec);
+	for (int i = 0; i < 2000 && cp->wait_n; i++) {
+		while (cp->wait_n && cp->wait[cp->wait_head].action == WAIT_SEND) {
+			rec = cp->wait[cp->wait_head].rec;
+			cp->wait_head = (cp->wait_head + 1) % cp->wait_cap;
+			cp->wait_n--;
+			rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
+			journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
+			give_back(cp, rec);
+		}
+		release_durable(cp, now_ns());
+		if (cp->wait_n)
+			usleep(1000);
 	}
+	while ((rec = bank_pending_pop(cp->pending)) != NULL)
+		timed_out(cp, rec, now_ns());
 	for (int i = 0; i < 1000 && cp->backlog_n; i++) {
 		retry_backlog(cp);
 		usleep(1000);

@@ -6,9 +6,18 @@
  * auth_key (42 + 41 + 11 + 7), times requests out (91), and returns each
  * record to its worker's to_worker ring.
  *
+ * With a journal: a request is journalled before it goes to the bank and
+ * sent once that record is durable; every answer and decision is
+ * journalled; an approval goes back to its worker only once its decision
+ * record is durable. A timeout journals 91 and owes the bank a reversal
+ * (reversal_queue), itself journalled before it is sent. When the journal
+ * refuses (disk failing, buffers full), nothing is sent to the bank and
+ * nothing approved: 96.
+ *
  * Owns: bank connections, the table of requests at the bank, the timeout
- * queue, and its counters. Runs on one thread; no locks inside. Its own
- * memory comes from jemalloc and is sized at create time.
+ * queue, the reversal queue, the requests and approvals waiting for
+ * durability, and its counters. Runs on one thread; no locks inside. Its
+ * own memory comes from jemalloc and is sized at create time.
  */
 #ifndef PAYGATE_CONTROL_PLANE_H
 #define PAYGATE_CONTROL_PLANE_H
@@ -17,6 +26,7 @@
 #include <stdint.h>
 
 #include "handoff.h"
+#include "journal.h"
 
 struct control_config {
 	char bank_host[64];          /* IPv4 literal or name */
@@ -26,6 +36,8 @@ struct control_config {
 	uint32_t bank_timeout_ms;    /* per request; then 91 */
 	uint32_t inflight_max;       /* requests at the bank at once */
 	uint32_t idle_sleep_us;      /* sleep when idle; 0 = spin */
+	uint32_t reversal_retry_ms;  /* 0401 repeats */
+	uint32_t reversals_max;
 };
 
 #define foreach_control_counter                                              \
@@ -39,7 +51,14 @@ struct control_config {
 	_(unavailable, "requests answered 91: no bank link")                \
 	_(connects, "bank connections established")                         \
 	_(disconnects, "bank connections lost")                             \
-	_(result_ring_full, "results that waited for a full worker ring")
+	_(result_ring_full, "results that waited for a full worker ring")   \
+	_(journal_refused, "requests answered 96: journal refused the record") \
+	_(approvals_durable_wait, "approvals held until their record was durable") \
+	_(late_answers, "bank answers after the timeout (already reversed)") \
+	_(reversals_queued, "reversals owed to the bank")                   \
+	_(reversals_sent, "0400/0401 written to the bank")                  \
+	_(reversals_acked, "0410 received: reversal settled")               \
+	_(reversal_queue_full, "reversals that could not be queued")
 
 struct control_counters {
 #define _(name, help) uint64_t name;
@@ -49,9 +68,18 @@ struct control_counters {
 
 struct control_plane;
 
+/* journal may be NULL (tests of the bank path alone): then nothing waits. */
 struct control_plane *control_plane_create(const struct control_config *cfg,
 					   struct handoff_channel *channels,
-					   unsigned int n_workers);
+					   unsigned int n_workers,
+					   struct journal *journal);
+/* Recovery, before the thread runs: a request found at the bank with no
+ * outcome (journals 91 for it and a reversal), and a reversal found sent
+ * but not acknowledged (queued again as 0401). 0, or -1 if not queued. */
+int control_plane_reverse_orphan(struct control_plane *cp, const uint8_t *msg,
+				 uint16_t len, uint8_t enc);
+int control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
+				  uint16_t len, uint8_t enc);
 /* The thread's body: returns when *quit becomes true, after handing every
  * record it holds back to its worker (answered 91 if still at the bank). */
 int control_plane_run(struct control_plane *cp, volatile bool *quit);

@@ -141,6 +141,21 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 	cp->idle_sleep_us = get_u32(&l, "control", "idle_sleep_us", 0, 100000, 0);
 	relative_path(&l, "control", "socket", cfg->ctl_socket, sizeof(cfg->ctl_socket));
 
+	cp->reversal_retry_ms = get_u32(&l, "bank", "reversal_retry_ms", 10, 3600000, 0);
+	cp->reversals_max = cp->inflight_max;
+
+	struct journal_config *j = &cfg->journal;
+
+	relative_path(&l, "journal", "dir", j->dir, sizeof(j->dir));
+	j->segment_bytes = (uint64_t)get_u32(&l, "journal", "segment_mb", 1, 65536, 0) << 20;
+	j->batch_us = get_u32(&l, "journal", "batch_us", 0, 1000000, 0);
+	j->batch_bytes = get_u32(&l, "journal", "batch_kb", 1, 65536, 0) << 10;
+	j->buffer_bytes = get_u32(&l, "journal", "buffer_mb", 1, 1024, 0) << 20;
+	if (!l.failed && j->buffer_bytes < 2 * j->batch_bytes) {
+		snprintf(err, err_len, "%s: [journal] buffer_mb must hold two batches (batch_kb)", path);
+		l.failed = 1;
+	}
+
 	cfg->slots = get_u32(&l, "shards", "slots", 1, 1u << 16, 1);
 	cfg->idem_entries_per_slot = get_u32(&l, "shards", "idem_entries_per_slot",
 					     IDEM_WAYS, 1u << 24, 1);

@@ -13,6 +13,7 @@
 #include "control_plane.h"
 #include "frame.h"
 #include "iso8583.h"
+#include "journal.h"
 
 struct paygate_config {
 	struct frame_local local;     /* our MAC, IP, UDP port */
@@ -28,6 +29,7 @@ struct paygate_config {
 	double rebalance_ratio;       /* busiest lcore / mean that rebalance aims at */
 	char ctl_socket[108];         /* sun_path */
 	struct control_config control;
+	struct journal_config journal;
 };
 
 int paygate_config_load(const char *path, struct paygate_config *cfg,

@@ -11,6 +11,13 @@ static struct worker *workers;
 static unsigned int n_workers;
 static struct control_plane *control;
 static const struct shard_manager *shards;
+static const struct journal *journal;
+
+void
+gateway_stats_set_journal(const struct journal *j)
+{
+	journal = j;
+}
 
 void
 gateway_stats_set_shards(const struct shard_manager *sm)
@@ -208,6 +215,21 @@ gateway_stats_write_json(FILE *f)
 #define _(n, help) fprintf(f, "%s\"" #n "\": %" PRIu64, sep, cc.n); sep = ", ";
 	foreach_control_counter
 #undef _
-	fprintf(f, "}}\n");
+	fprintf(f, "}");
+	if (journal) {
+		struct journal_stats js;
+
+		journal_get_stats(journal, &js);
+		fprintf(f, ", \"journal\": {\"appended\": %" PRIu64 ", \"refused\": %" PRIu64
+			", \"commits\": %" PRIu64 ", \"durable_seq\": %" PRIu64
+			", \"bytes\": %" PRIu64 ", \"write_errors\": %" PRIu64
+			", \"segments\": %" PRIu64 ", \"commit_us_avg\": %.1f, \"commit_us_max\": %.1f"
+			", \"failing\": %s}",
+			js.appended, js.append_refused, js.commits, js.committed_records,
+			js.committed_bytes, js.write_errors, js.segments,
+			js.commits ? (double)js.commit_ns_total / (double)js.commits / 1e3 : 0.0,
+			(double)js.commit_ns_max / 1e3, journal_failing(journal) ? "true" : "false");
+	}
+	fprintf(f, "}\n");
 	return ferror(f) ? -1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "control_plane.h"
+#include "journal.h"
 #include "shard_manager.h"
 #include "worker.h"
 
@@ -19,6 +20,7 @@ void gateway_stats_init(struct worker *workers, unsigned int n,
 void gateway_stats_sum(struct worker_counters *total);
 void gateway_stats_sum_exchange(struct xchg_counters *total);
 void gateway_stats_set_shards(const struct shard_manager *sm);
+void gateway_stats_set_journal(const struct journal *j);
 int gateway_stats_write_json(FILE *f);
 
 #endif /* PAYGATE_GATEWAY_STATS_H */

@@ -6,13 +6,16 @@
  *
  *   paygate <EAL args> -- -c paygate.ini [--stats-file stats.json]
  */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -28,6 +31,8 @@
 #include "control_plane.h"
 #include "ctl_server.h"
 #include "gateway_stats.h"
+#include "journal.h"
+#include "journal_replay.h"
 #include "merchant_table.h"
 #include "shard_manager.h"
 #include "validate.h"
@@ -51,6 +56,7 @@ static struct gateway_clock clock_now;
 static struct worker *workers;
 static unsigned int n_workers;
 static struct control_plane *cp;
+static struct journal *journal;
 static struct shard_manager shards;
 static struct ctl_context ctl;
 
@@ -138,6 +144,85 @@ alloc_slots(void)
 	for (uint32_t s = 0; s < cfg.slots; s++)
 		idem_table_init(&slots[s].idem, mem + per * s, cfg.idem_entries_per_slot, ttl);
 	return slots;
+}
+
+struct replay_ctx {
+	struct slot_state *slots;
+	uint64_t now_real, ttl_ns, now_tsc, ttl_tsc;
+	uint64_t restored, expired, orphans, orphans_failed, reversals, reversals_failed;
+};
+
+static void
+restore_answer(struct replay_ctx *c, const struct replay_item *it, const char rc[2],
+	       const char *auth)
+{
+	uint32_t slot = shard_slot_of(it->key.b, MERCHANT_ID_LEN, cfg.slots);
+	struct idem_table *t = &c->slots[slot].idem;
+	uint64_t hash = idem_hash(&it->key);
+	struct idem_entry *e = idem_find(t, &it->key, hash, c->now_tsc);
+
+	if (e == NULL)
+		e = idem_insert(t, &it->key, hash, it->fingerprint, c->now_tsc);
+	e->origin = 0xff;    /* from the journal */
+	idem_complete(e, rc, auth, c->now_tsc, c->ttl_tsc);
+	c->restored++;
+}
+
+static void
+replay_one(void *ctx, const struct replay_item *it)
+{
+	struct replay_ctx *c = ctx;
+
+	if (it->is_reversal) {
+		if (!it->acked && it->msg) {
+			if (control_plane_resume_reversal(cp, it->msg, it->msg_len, it->enc) == 0)
+				c->reversals++;
+			else
+				c->reversals_failed++;
+		}
+		return;
+	}
+	if (it->has_request && !it->has_decision) {
+		/* At the bank when we stopped: 91, and reverse it. */
+		if (it->msg && control_plane_reverse_orphan(cp, it->msg, it->msg_len, it->enc) == 0)
+			c->orphans++;
+		else
+			c->orphans_failed++;
+		restore_answer(c, it, "91", NULL);
+		return;
+	}
+	if (!it->has_decision || !it->has_request)
+		return;
+	if (c->now_real > it->time_ns && c->now_real - it->time_ns > c->ttl_ns) {
+		c->expired++;
+		return;
+	}
+	restore_answer(c, it, it->rc, it->has_auth_code ? it->auth_code : NULL);
+}
+
+/* What the journal remembers goes back where it lives: answers into the
+ * slots' idempotency tables (before any worker holds them), reversals
+ * into the control plane's queue. */
+static void
+apply_replay(struct journal_replay *replay, struct slot_state *slots)
+{
+	struct timespec ts;
+	struct journal_replay_stats st;
+	struct replay_ctx c = { .slots = slots };
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c.now_real = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	c.ttl_ns = (uint64_t)cfg.idem_ttl_ms * 1000000ull;
+	c.now_tsc = rte_rdtsc();
+	c.ttl_tsc = (uint64_t)cfg.idem_ttl_ms * (rte_get_tsc_hz() / 1000);
+	journal_replay_each(replay, replay_one, &c);
+	journal_replay_get_stats(replay, &st);
+	printf("paygate: journal: %" PRIu64 " requests, %" PRIu64 " decisions (%" PRIu64
+	       " approvals); %" PRIu64 " answers restored for retransmissions (%" PRIu64
+	       " past the TTL); %" PRIu64 " requests found at the bank reversed (%" PRIu64
+	       " failed); %" PRIu64 " reversals resumed (%" PRIu64 " failed)\n",
+	       st.requests, st.decisions, st.approvals, c.restored, c.expired, c.orphans,
+	       c.orphans_failed, c.reversals, c.reversals_failed);
 }
 
 /* One SP/SC ring per ordered pair of workers, a command ring each, and
@@ -316,11 +401,31 @@ main(int argc, char **argv)
 	if (exchange_setup() != 0)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the workers' exchange rings\n");
 
-	cp = control_plane_create(&cfg.control, channels, n_workers);
+	struct journal_replay *replay = journal_replay_create();
+	struct journal_recovery jr;
+
+	if (replay == NULL || (mkdir(cfg.journal.dir, 0700) != 0 && errno != EEXIST))
+		rte_exit(EXIT_FAILURE, "paygate: journal directory %s: %s\n", cfg.journal.dir,
+			 strerror(errno));
+	if (journal_recover(cfg.journal.dir, journal_replay_add, replay, &jr, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "paygate: journal recovery: %s\n", err);
+	printf("paygate: journal: %" PRIu64 " records in %" PRIu64 " segments read in %.1f ms\n",
+	       jr.records, jr.segments, (double)jr.elapsed_ns / 1e6);
+	if (jr.torn_bytes)
+		printf("paygate: journal: torn tail: %" PRIu64 " bytes cut from %s\n",
+		       jr.torn_bytes, jr.torn_segment);
+	journal = journal_open(&cfg.journal, jr.next_seq, err, sizeof(err));
+	if (journal == NULL)
+		rte_exit(EXIT_FAILURE, "paygate: journal: %s\n", err);
+
+	cp = control_plane_create(&cfg.control, channels, n_workers, journal);
 	if (cp == NULL)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the control plane\n");
+	apply_replay(replay, slots);
+	journal_replay_destroy(replay);
 	gateway_stats_init(workers, n_workers, cp);
 	gateway_stats_set_shards(&shards);
+	gateway_stats_set_journal(journal);
 
 	struct sigaction act = { .sa_handler = on_signal };
 
@@ -381,6 +486,7 @@ main(int argc, char **argv)
 	unlink(cfg.ctl_socket);
 	control_quit = true;
 	pthread_join(cp_tid, NULL);
+	journal_close(journal);
 	usleep(50 * 1000);
 	workers_quit = true;
 	rte_eal_mp_wait_lcore();

@@ -29,6 +29,14 @@ connections = 2
 bitmap = binary
 timeout_ms = ${PG_BANK_TIMEOUT_MS:-2000}
 inflight_max = 4096
+reversal_retry_ms = ${PG_REVERSAL_RETRY_MS:-1000}
+
+[journal]
+dir = ${PG_JOURNAL_DIR:-$PG_TMP/journal}
+segment_mb = ${PG_JOURNAL_SEGMENT_MB:-16}
+batch_us = ${PG_JOURNAL_BATCH_US:-200}
+batch_kb = 256
+buffer_mb = 8
 
 [control]
 idle_sleep_us = 20

@@ -332,7 +332,9 @@ test_config(void **state)
 		"[limits]\nidem_ttl_ms = 1000\nrequests_max = 1024\n"
 		"mbufs = 2048\nring_size = 1024\n"
 		"[bank]\nhost = 127.0.0.1\nport = 9000\nconnections = 2\nbitmap = binary\n"
-		"timeout_ms = 100\ninflight_max = 512\n[control]\nidle_sleep_us = 10\n"
+		"timeout_ms = 100\ninflight_max = 512\nreversal_retry_ms = 500\n"
+		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
+		"buffer_mb = 1\n[control]\nidle_sleep_us = 10\n"
 		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
 		"rebalance_ratio = 1.25\n";
 
@@ -347,6 +349,9 @@ test_config(void **state)
 	assert_int_equal(cfg.idem_entries_per_slot, 64);
 	assert_true(cfg.rebalance_ratio > 1.24 && cfg.rebalance_ratio < 1.26);
 	assert_non_null(strstr(cfg.ctl_socket, "/ctl.sock"));
+	assert_int_equal(cfg.journal.batch_us, 200);
+	assert_int_equal(cfg.journal.batch_bytes, 64 * 1024);
+	assert_int_equal(cfg.control.reversal_retry_ms, 500);
 	/* merchants is relative to the ini's directory */
 	assert_non_null(strstr(cfg.merchants_path, dir));
 
@@ -354,6 +359,7 @@ test_config(void **state)
 	const char *cases[][3] = {
 		{ "udp_port = 8583\n", "", "udp_port" },
 		{ "slots = 1024\n", "slots = 1000\n", "slots" },
+		{ "batch_kb = 64\n", "batch_kb = 1024\n", "buffer_mb" },
 		{ "rebalance_ratio = 1.25\n", "rebalance_ratio = 0.5\n", "rebalance_ratio" },
 		{ "bitmap = hex\n", "bitmap = ebcdic\n", "bitmap" },
 		{ "ip = 198.18.0.1\n", "ip = 198.18.0\n", "ip" },
