@@ -205,9 +205,9 @@ read_file(const char *path, size_t *len, char *err, size_t err_len)
 	return buf;
 }
 
-int
-journal_recover(const char *dir, journal_scan_fn *fn, void *ctx,
-		struct journal_recovery *rep, char *err, size_t err_len)
+static int
+scan(const char *dir, journal_scan_fn *fn, void *ctx, struct journal_recovery *rep,
+     bool repair, char *err, size_t err_len)
 {
 	struct seg_name *segs = NULL;
 	size_t n_segs = 0;
@@ -257,7 +257,7 @@ journal_recover(const char *dir, journal_scan_fn *fn, void *ctx,
 			}
 			/* A torn tail: what a crash in the middle of a batch
 			 * leaves. Nothing in it was ever reported durable. */
-			if (truncate(path, (off_t)off) != 0) {
+			if (repair && truncate(path, (off_t)off) != 0) {
 				snprintf(err, err_len, "%s: cannot cut the torn tail: %s", path,
 					 strerror(errno));
 				goto out;
@@ -273,6 +273,20 @@ out:
 	free(segs);
 	free(e);
 	return ret;
+}
+
+int
+journal_recover(const char *dir, journal_scan_fn *fn, void *ctx,
+		struct journal_recovery *rep, char *err, size_t err_len)
+{
+	return scan(dir, fn, ctx, rep, true, err, err_len);
+}
+
+int
+journal_scan(const char *dir, journal_scan_fn *fn, void *ctx,
+	     struct journal_recovery *rep, char *err, size_t err_len)
+{
+	return scan(dir, fn, ctx, rep, false, err, err_len);
 }
 
 /* --- appending --- */

@@ -102,6 +102,10 @@ typedef void journal_scan_fn(void *ctx, const struct journal_entry *e);
 int journal_recover(const char *dir, journal_scan_fn *fn, void *ctx,
 		    struct journal_recovery *rep, char *err, size_t err_len);
 
+/* The same, reading only: a torn tail is reported, not cut (tools). */
+int journal_scan(const char *dir, journal_scan_fn *fn, void *ctx,
+		 struct journal_recovery *rep, char *err, size_t err_len);
+
 /* Open for appending after recovery (a new segment at next_seq) and start
  * the writer thread. NULL and err set on failure. */
 struct journal *journal_open(const struct journal_config *cfg, uint64_t next_seq,

@@ -68,7 +68,7 @@ struct opts {
 	uint16_t queues;
 	enum iso_bitmap_enc enc;
 	const char *merchants, *cards, *mix, *mti, *json, *pcap_out, *expect_out;
-	const char *pcap_check, *expect, *epoch;
+	const char *pcap_check, *expect, *epoch, *answers_out;
 	const char *bank_rc;      /* expected answer of bank-decided requests */
 	uint64_t count;
 	double duration, rate, zipf_s, retransmit, dup_inflight, malformed;
@@ -84,7 +84,7 @@ static struct opts o = {
 
 static struct {
 	uint64_t sent, received, lost, mismatches, duplicates, unexpected, reordered;
-	uint64_t ordered_checked;
+	uint64_t ordered_checked, generated;
 	uint64_t retransmits_sent, retransmits_answered, retransmits_stored, dup_inflight_sent;
 	uint64_t malformed_sent, malformed_unanswerable;
 	uint64_t approved_count, approved_amount, tx_fail, other_frames;
@@ -104,6 +104,7 @@ static uint32_t retx_head, retx_tail;
 static struct latency_hist hist;
 static struct workload wl;
 static struct frame_local local;     /* port 0: answers come to any flow port */
+static FILE *answers_out;
 static struct frame_peer gateway;
 static volatile sig_atomic_t stop;
 static uint64_t tsc_hz;
@@ -210,6 +211,12 @@ handle_answer(const uint8_t *frame, uint32_t len, uint64_t now)
 		return;
 	}
 	hist_record(&hist, (now - e->intended_tsc) * 1000000000ull / tsc_hz);
+	if (answers_out && iso_has(&m, 42) && iso_has(&m, 7) && iso_field_len(&m, 7) == 10)
+		fprintf(answers_out, "%.*s,%.8s,%06u,%.10s,%04u,%.2s,%.*s\n",
+			(int)iso_field_len(&m, 42), iso_field_ptr(&m, 42), t,
+			(unsigned int)seq64, iso_field_ptr(&m, 7), m.mti, rc ? (const char *)rc : "--",
+			iso_has(&m, 38) && iso_field_len(&m, 38) == 6 ? 6 : 0,
+			iso_has(&m, 38) ? (const char *)iso_field_ptr(&m, 38) : "");
 	if (!(e->flags & (F_TO_BANK | F_MALFORMED)) && e->merchant != UINT32_MAX) {
 		uint32_t *last = &flow_last_answered[(size_t)flow * wl.n_merchants + e->merchant];
 
@@ -250,7 +257,9 @@ handle_answer(const uint8_t *frame, uint32_t len, uint64_t now)
 static struct outstanding *
 next_request(struct wl_request *r, uint64_t intended, uint32_t *flow_out)
 {
-	uint32_t flow = (uint32_t)(st.sent % o.flows);
+	/* Round robin by request, not by frames sent: the same seed must give
+	 * the same requests however the bursts fall (crash test resends). */
+	uint32_t flow = (uint32_t)(st.generated % o.flows);
 	uint32_t seq = flow_seq[flow] = flow_seq[flow] % 999999 + 1;
 	struct outstanding *e = entry(flow, seq);
 
@@ -268,7 +277,7 @@ next_request(struct wl_request *r, uint64_t intended, uint32_t *flow_out)
 	}
 	e->state = E_SENT;
 	e->seq = seq;
-	e->send_idx = (uint32_t)st.sent;
+	e->send_idx = (uint32_t)st.generated++;
 	e->intended_tsc = intended;
 	e->amount = r->amount;
 	e->mti = r->mti;
@@ -383,6 +392,9 @@ summary(double window_s)
 	       (double)hist.max / 1e3);
 	if (o.json)
 		write_json(o.json, window_s);
+	if (answers_out && fclose(answers_out) != 0)
+		fprintf(stderr, "pktgen: cannot write %s\n", o.answers_out);
+	answers_out = NULL;
 }
 
 /* --pcap-out: the frames and what each expects, no port. */
@@ -473,6 +485,7 @@ usage(void)
 		"  [--merchant-dist uniform|zipf] [--zipf-s S] [--mix cat=share,...] [--mti 0100=a,0200=b]\n"
 		"  [--retransmit P] [--dup-inflight P] [--malformed P] [--seed N] [--drain-ms MS]\n"
 		"  [--json F] [--mode check|count] [--epoch YYYY-MM-DDTHH:MM:SS]\n"
+		"  [--answers-out F (CSV: 42,41,11,7,mti,rc,auth of every first answer)]\n"
 		"  [--pcap-out F --expect-out F] [--pcap-check F --expect F]\n"
 		"  [--bank-rc RC]  expect RC for every request the bank decides (e.g. 91)\n");
 	exit(2);
@@ -492,7 +505,7 @@ parse_args(int argc, char **argv)
 		{ "drain-ms", 1, 0, 'v' }, { "json", 1, 0, 'w' }, { "mode", 1, 0, 'x' },
 		{ "pcap-out", 1, 0, 'y' }, { "expect-out", 1, 0, 'z' }, { "pcap-check", 1, 0, 'A' },
 		{ "expect", 1, 0, 'B' }, { "epoch", 1, 0, 'C' }, { "bank-rc", 1, 0, 'D' },
-		{ "queues", 1, 0, 'E' },
+		{ "queues", 1, 0, 'E' }, { "answers-out", 1, 0, 'F' },
 		{ 0, 0, 0, 0 },
 	};
 	bool zipf = false;
@@ -512,6 +525,7 @@ parse_args(int argc, char **argv)
 		case 'e': o.dst_port = (uint16_t)atoi(optarg); break;
 		case 'f': o.flows = (uint32_t)atoi(optarg); break;
 		case 'E': o.queues = (uint16_t)atoi(optarg); break;
+		case 'F': o.answers_out = optarg; break;
 		case 'g': o.enc = strcmp(optarg, "hex") == 0 ? ISO_BITMAP_HEX : ISO_BITMAP_BINARY; break;
 		case 'h': o.merchants = optarg; break;
 		case 'i': o.cards = optarg; break;
@@ -589,6 +603,8 @@ main(int argc, char **argv)
 	if (table == NULL || flow_seq == NULL || flow_last_answered == NULL)
 		rte_exit(EXIT_FAILURE, "pktgen: out of memory\n");
 
+	if (o.answers_out && (answers_out = fopen(o.answers_out, "w")) == NULL)
+		rte_exit(EXIT_FAILURE, "pktgen: cannot write %s\n", o.answers_out);
 	if (o.pcap_out)
 		return run_pcap_out();
 	if (o.pcap_check)
