@@ -384,8 +384,13 @@ writer_main(void *arg)
 		       (j->len[o] < j->cfg.batch_bytes &&
 			mono_ns() - j->opened_ns < (uint64_t)j->cfg.batch_us * 1000))) {
 			struct timespec ts;
+			uint64_t age = mono_ns() - j->opened_ns, window = (uint64_t)j->cfg.batch_us * 1000;
+			/* The batch may have come of age since the check above. */
 			uint64_t wait_ns = j->len[o] == 0 ? 100000000ull :
-				(uint64_t)j->cfg.batch_us * 1000 - (mono_ns() - j->opened_ns);
+					   age >= window ? 0 : window - age;
+
+			if (wait_ns == 0)
+				break;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += (long)(wait_ns % 1000000000ull);
@@ -524,6 +529,12 @@ journal_append(struct journal *j, struct journal_entry *e)
 out:
 	pthread_mutex_unlock(&j->mu);
 	return seq;
+}
+
+int
+journal_set_affinity(struct journal *j, const cpu_set_t *cpus)
+{
+	return pthread_setaffinity_np(j->writer, sizeof(*cpus), cpus);
 }
 
 uint64_t

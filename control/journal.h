@@ -31,6 +31,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,9 @@ int journal_scan(const char *dir, journal_scan_fn *fn, void *ctx,
  * the writer thread. NULL and err set on failure. */
 struct journal *journal_open(const struct journal_config *cfg, uint64_t next_seq,
 			     char *err, size_t err_len);
+/* Run the writer thread on these CPUs (the gateway's control threads'
+ * set: never a busy-polling worker's CPU). */
+int journal_set_affinity(struct journal *j, const cpu_set_t *cpus);
 /* Flush what is appended, stop the writer, close. */
 void journal_close(struct journal *j);
 

@@ -432,11 +432,20 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &act, NULL);
 	sigaction(SIGTERM, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A journal that may not grow (RLIMIT_FSIZE) must fail closed, not
+	 * kill the gateway: write() then returns EFBIG. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	pthread_t cp_tid;
 
 	if (rte_ctrl_thread_create(&cp_tid, "paygate-cp", NULL, control_thread, cp) != 0)
 		rte_exit(EXIT_FAILURE, "paygate: cannot start the control-plane thread\n");
+	/* The journal writer goes where DPDK puts control threads: off the
+	 * workers' CPUs, or it waits behind a busy poller for its slice. */
+	cpu_set_t ctl_cpus;
+
+	if (pthread_getaffinity_np(cp_tid, sizeof(ctl_cpus), &ctl_cpus) == 0)
+		journal_set_affinity(journal, &ctl_cpus);
 	/* Open for traffic once the bank can be asked, so that requests
 	 * arriving in the first milliseconds do not all get 91; a bank that
 	 * stays away does not stop the gateway (it answers 91 as it must). */
