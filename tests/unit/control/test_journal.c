@@ -173,7 +173,7 @@ test_group_commit_and_recover(void **state)
 	journal_get_stats(j, &st);
 	/* Batched: far fewer fdatasyncs than records. */
 	assert_true(st.commits < 20000 / 4);
-	assert_true(st.segments > 3);
+	assert_true(st.segments >= 2);   /* rotated: recovery spans segments */
 	journal_close(j);
 
 	assert_int_equal(journal_recover(dir, count, &s, &rep, err, sizeof(err)), 0);
