@@ -49,6 +49,10 @@ struct control_plane {
 	uint32_t wait_head, wait_n, wait_cap;
 	struct journal *journal;
 	struct reversal_queue *reversals;
+	struct bank_breaker breaker;
+	uint32_t bank_state;           /* published breaker state */
+	uint64_t probe_sent_ns;        /* 0: no probe outstanding */
+	uint32_t probe_stan;
 	struct control_counters c;
 };
 
@@ -109,6 +113,7 @@ control_plane_create(const struct control_config *cfg,
 	if (cp->pending == NULL || cp->backlog == NULL || cp->wait == NULL ||
 	    cp->reversals == NULL)
 		goto fail;
+	breaker_init(&cp->breaker, &cfg->breaker, now_ns());
 	return cp;
 fail:
 	if (ai)
@@ -129,6 +134,12 @@ control_plane_destroy(struct control_plane *cp)
 	free(cp->backlog);
 	free(cp->wait);
 	free(cp);
+}
+
+const uint32_t *
+control_plane_bank_state(const struct control_plane *cp)
+{
+	return &cp->bank_state;
 }
 
 void
@@ -310,6 +321,7 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	}
 	/* Journalled as handed to the bank but never sent: say so, so that
 	 * recovery does not reverse what the bank never saw. */
+	breaker_failure(&cp->breaker, now);
 	rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
@@ -324,6 +336,11 @@ submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	uint64_t seq;
 
 	cp->c.handoff_rx++;
+	/* Handed off before the workers saw the breaker open. */
+	if (cp->breaker.state != BREAKER_CLOSED) {
+		cp->c.breaker_rejected++;
+		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+	}
 	if (bank_pending_count(cp->pending) + cp->wait_n >= cp->cfg.inflight_max)
 		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
 	len = bank_bytes(cp, rec, scratch, &msg);
@@ -433,8 +450,15 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 
 	cp->c.bank_rx++;
 	iso_parse(&m, buf, len, (enum iso_bitmap_enc)cp->cfg.bank_enc);
+	if (m.status == ISO_PARSE_OK && m.mti == 810) {
+		cp->c.echo_answered++;
+		cp->probe_sent_ns = 0;
+		breaker_success(&cp->breaker, now_ns());
+		return;
+	}
 	if (m.status != ISO_PARSE_OK || !auth_key_from_msg(&m, &key)) {
 		cp->c.bank_garbage++;
+		breaker_failure(&cp->breaker, now_ns());
 		return;
 	}
 	if (m.mti == 410) {
@@ -455,6 +479,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		return;
 	}
 	cp->c.bank_matched++;
+	breaker_success(&cp->breaker, now_ns());
 	if (!iso_has(&m, 39) || iso_field_len(&m, 39) != 2 || !iso_field_valid(&m, 39) ||
 	    iso_field_ptr(&m, 39)[0] < '0' || iso_field_ptr(&m, 39)[0] > '9' ||
 	    iso_field_ptr(&m, 39)[1] < '0' || iso_field_ptr(&m, 39)[1] > '9') {
@@ -504,12 +529,69 @@ timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	int n;
 
 	cp->c.timeouts++;
+	breaker_failure(&cp->breaker, now);
 	rec->outcome = AUTH_OUTCOME_TIMEOUT;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	n = bank_bytes(cp, rec, scratch, &msg);
 	if (n > 0)
 		owe_reversal(cp, msg, (uint16_t)n, now);
 	give_back(cp, rec);
+}
+
+/* Half-open: one 0800 echo at a time decides whether the bank is back;
+ * an echo unanswered within the request timeout counts as a failure. */
+static unsigned int
+breaker_service(struct control_plane *cp, uint64_t now)
+{
+	enum breaker_state s = breaker_tick(&cp->breaker, now);
+	unsigned int work = 0;
+
+	if (s == BREAKER_HALF_OPEN && cp->probe_sent_ns &&
+	    now - cp->probe_sent_ns > cp->timeout_ns) {
+		cp->probe_sent_ns = 0;
+		breaker_failure(&cp->breaker, now);
+	} else if (s == BREAKER_HALF_OPEN && cp->probe_sent_ns == 0) {
+		uint8_t msg[64];
+		struct iso_builder b;
+		char f7[16], f11[16];
+		time_t t = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		snprintf(f7, sizeof(f7), "%02u%02u%02u%02u%02u", (unsigned int)(tm.tm_mon + 1) % 100,
+			 (unsigned int)tm.tm_mday % 100, (unsigned int)tm.tm_hour % 100,
+			 (unsigned int)tm.tm_min % 100, (unsigned int)tm.tm_sec % 100);
+		cp->probe_stan = cp->probe_stan % 999999 + 1;
+		snprintf(f11, sizeof(f11), "%06u", cp->probe_stan % 1000000);
+		iso_build_begin(&b, msg, sizeof(msg), (enum iso_bitmap_enc)cp->cfg.bank_enc, 800, true);
+		iso_build_field(&b, 7, f7, 10);
+		iso_build_field(&b, 11, f11, 6);
+		iso_build_field(&b, 70, "301", 3);
+		int n = iso_build_end(&b);
+
+		for (unsigned int i = 0; i < cp->n_links && n > 0; i++) {
+			unsigned int li = cp->next_link++ % cp->n_links;
+
+			if (cp->links[li].state == BANK_LINK_UP &&
+			    bank_link_send(&cp->links[li], msg, (uint16_t)n)) {
+				cp->probe_sent_ns = now;
+				cp->c.echo_sent++;
+				work++;
+				break;
+			}
+		}
+	}
+	s = cp->breaker.state;
+	if (s != cp->bank_state) {
+		if (s == BREAKER_OPEN)
+			cp->c.breaker_opened++;
+		if (s != BREAKER_HALF_OPEN)
+			cp->probe_sent_ns = 0;
+		fprintf(stderr, "control: bank breaker %s -> %s\n", breaker_state_name[cp->bank_state],
+			breaker_state_name[s]);
+		__atomic_store_n(&cp->bank_state, (uint32_t)s, __ATOMIC_RELEASE);
+	}
+	return work;
 }
 
 /* With nothing at the bank, an idle control thread backs off to this
@@ -540,6 +622,7 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 				submit(cp, recs[i], now);
 			work += n;
 		}
+		work += breaker_service(cp, now);
 		work += release_durable(cp, now);
 		work += send_reversals(cp, now);
 		for (unsigned int i = 0; i < cp->n_links; i++) {

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bank_breaker.h"
 #include "handoff.h"
 #include "journal.h"
 
@@ -38,6 +39,7 @@ struct control_config {
 	uint32_t idle_sleep_us;      /* sleep when idle; 0 = spin */
 	uint32_t reversal_retry_ms;  /* 0401 repeats */
 	uint32_t reversals_max;
+	struct breaker_config breaker;
 };
 
 #define foreach_control_counter                                              \
@@ -58,7 +60,11 @@ struct control_config {
 	_(reversals_queued, "reversals owed to the bank")                   \
 	_(reversals_sent, "0400/0401 written to the bank")                  \
 	_(reversals_acked, "0410 received: reversal settled")               \
-	_(reversal_queue_full, "reversals that could not be queued")
+	_(reversal_queue_full, "reversals that could not be queued")        \
+	_(breaker_rejected, "requests answered 91: breaker not closed")     \
+	_(breaker_opened, "times the breaker opened")                       \
+	_(echo_sent, "0800 probes sent")                                    \
+	_(echo_answered, "0810 received")
 
 struct control_counters {
 #define _(name, help) uint64_t name;
@@ -89,5 +95,8 @@ int control_plane_run(struct control_plane *cp, volatile bool *quit);
 void control_plane_counters(const struct control_plane *cp,
 			    struct control_counters *out);
 void control_plane_destroy(struct control_plane *cp);
+/* The bank's breaker state (enum breaker_state), for the workers: one
+ * word, stored with release by the control thread, read once per loop. */
+const uint32_t *control_plane_bank_state(const struct control_plane *cp);
 
 #endif /* PAYGATE_CONTROL_PLANE_H */

@@ -143,6 +143,12 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 
 	cp->reversal_retry_ms = get_u32(&l, "bank", "reversal_retry_ms", 10, 3600000, 0);
 	cp->reversals_max = cp->inflight_max;
+	cp->breaker.window_ms = get_u32(&l, "bank", "breaker_window_ms", 10, 600000, 0);
+	cp->breaker.min_requests = get_u32(&l, "bank", "breaker_min_requests", 1, 1000000, 0);
+	cp->breaker.failure_ratio = get_u32(&l, "bank", "breaker_failure_pct", 1, 100, 0) / 100.0;
+	cp->breaker.consecutive_failures = get_u32(&l, "bank", "breaker_consecutive", 1, 1000000, 0);
+	cp->breaker.open_ms = get_u32(&l, "bank", "breaker_open_ms", 1, 3600000, 0);
+	cp->breaker.probes = get_u32(&l, "bank", "breaker_probes", 1, 1000, 0);
 
 	struct journal_config *j = &cfg->journal;
 

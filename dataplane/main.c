@@ -422,6 +422,8 @@ main(int argc, char **argv)
 	if (cp == NULL)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the control plane\n");
 	apply_replay(replay, slots);
+	for (unsigned int i = 0; i < n_workers; i++)
+		workers[i].bank_state = control_plane_bank_state(cp);
 	journal_replay_destroy(replay);
 	gateway_stats_init(workers, n_workers, cp);
 	gateway_stats_set_shards(&shards);

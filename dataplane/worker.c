@@ -236,6 +236,14 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 		return;
 	}
 
+	/* The bank is not answering: say so now rather than after a timeout.
+	 * Not stored: the next try may find it back. */
+	if (unlikely(w->bank_open)) {
+		w->c.breaker_91++;
+		answer_in_place(w, pi, m, fi, msg, "91", NULL);
+		return;
+	}
+
 	struct auth_request *r;
 
 	if (unlikely(rte_mempool_get(w->request_pool, (void **)&r) != 0)) {
@@ -467,6 +475,8 @@ worker_main(void *arg)
 
 		w->now = rte_rdtsc();
 		w->c.loops++;
+		w->bank_open = w->bank_state ?
+			__atomic_load_n(w->bank_state, __ATOMIC_RELAXED) : 0;
 		work = results_burst(w, map);
 		work += xchg_poll(&w->x, map, process_item, w);
 		work += xchg_commands(&w->x, map, process_item, w);

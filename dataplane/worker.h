@@ -43,6 +43,7 @@
 	_(idem_conflict, "same identity, other content: 94")               \
 	_(rate_limited, "requests over the merchant's rate: 65")           \
 	_(handoff, "requests handed to the control plane")                 \
+	_(breaker_91, "answered 91 at once: the bank's breaker is open")   \
 	_(handoff_fail, "no record or ring full: 96")                      \
 	_(results, "bank outcomes received back")                          \
 	_(results_moved, "... for a slot that moved while at the bank")    \
@@ -90,6 +91,7 @@ struct worker {
 	struct merchant_state *mstate;   /* [merchants->n], by slot holder */
 	struct slot_state *slots;        /* [n_slots], by slot holder */
 	struct shard_map **map_ref;      /* RCU-protected, read once per loop */
+	const uint32_t *bank_state;      /* breaker state, read once per loop */
 	uint8_t port_index[RTE_MAX_ETHPORTS];
 	const struct gateway_clock *clock;
 	struct rte_mempool *mbuf_pool;
@@ -104,6 +106,7 @@ struct worker {
 	struct auth_request *handoff_recs[WORKER_HANDOFF_MAX];
 	struct rte_mbuf *handoff_held[WORKER_HANDOFF_MAX];
 	uint64_t now;                    /* TSC at the top of this loop */
+	uint32_t bank_open;              /* this loop's view of *bank_state */
 	struct worker_counters c __rte_cache_aligned;
 } __rte_cache_aligned;
 

@@ -30,6 +30,8 @@
 #include "iso8583.h"
 #include "latency_model.h"
 
+#include <sys/un.h>
+
 #define CONN_MAX 256
 #define RBUF_SIZE (64 * 1024)
 #define WBUF_MAX (8 * 1024 * 1024)  /* per connection: a stuck reader is cut */
@@ -58,7 +60,11 @@ struct delayed {
 	_(dropped_unanswerable)             \
 	_(bad_length_header)                \
 	_(answers_to_closed)                \
-	_(heap_full)
+	_(heap_full)                        \
+	_(stalled)                          \
+	_(dropped)                          \
+	_(garbage)                          \
+	_(refused)
 
 static struct {
 #define _(n) uint64_t n;
@@ -77,6 +83,24 @@ static enum iso_bitmap_enc bitmap_enc = ISO_BITMAP_BINARY;
 static volatile sig_atomic_t quit, dump;
 static const char *balances_path;
 static int epfd;
+
+/* Faults, set at run time over the control socket (--ctl). */
+static struct {
+	bool stall;          /* read requests, never answer (no debit) */
+	bool refuse;         /* listening socket closed */
+	double drop;         /* share of requests ignored (no debit) */
+	double garbage;      /* share answered with bytes that do not parse */
+	uint64_t rng;
+} fault = { .rng = 0x9e3779b97f4a7c15ull };
+
+static double
+fault_rand01(void)
+{
+	fault.rng ^= fault.rng << 13;
+	fault.rng ^= fault.rng >> 7;
+	fault.rng ^= fault.rng << 17;
+	return (double)(fault.rng >> 11) / 9007199254740992.0;
+}
 
 static uint64_t
 now_ns(void)
@@ -261,6 +285,21 @@ handle_message(uint32_t ci, const uint8_t *msg, uint16_t len)
 	uint64_t amount;
 
 	stats.requests++;
+	if (fault.stall) {
+		stats.stalled++;
+		return;
+	}
+	if (fault.drop > 0 && fault_rand01() < fault.drop) {
+		stats.dropped++;
+		return;
+	}
+	if (fault.garbage > 0 && fault_rand01() < fault.garbage) {
+		static const uint8_t junk[] = { 0, 6, '0', '1', 'x', '?', 0xff, 0 };
+
+		stats.garbage++;
+		conn_send(ci, junk, sizeof(junk));
+		return;
+	}
 	iso_parse(&m, msg, len, bitmap_enc);
 	if (m.status == ISO_PARSE_NO_MTI || m.status == ISO_PARSE_BITMAP ||
 	    m.status == ISO_PARSE_TERTIARY || !iso_has(&m, 11) ||
@@ -392,13 +431,104 @@ write_balances(void)
 			strerror(errno));
 }
 
+static int lfd = -1;
+static struct sockaddr_in listen_sa;
+
+static int
+listen_open(void)
+{
+	int one = 1;
+	struct epoll_event lev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) != 0 ||
+	    listen(lfd, 64) != 0) {
+		close(lfd);
+		lfd = -1;
+		return -1;
+	}
+	if (epfd >= 0)
+		epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
+	return 0;
+}
+
+static void
+close_all(void)
+{
+	for (uint32_t i = 0; i < CONN_MAX; i++)
+		conn_close(i);
+}
+
+/* One fault command, answered on the same connection:
+ *   stall on|off   drop SHARE   garbage SHARE   close   refuse on|off
+ *   latency SPEC   balances     status */
+static void
+ctl_command(int c)
+{
+	char line[256], reply[512], word[32], arg[200];
+	ssize_t n = read(c, line, sizeof(line) - 1);
+	int k;
+
+	if (n <= 0)
+		return;
+	line[n] = 0;
+	line[strcspn(line, "\r\n")] = 0;
+	arg[0] = 0;
+	k = sscanf(line, "%31s %199s", word, arg);
+	snprintf(reply, sizeof(reply), "ok\n");
+	if (k >= 1 && strcmp(word, "stall") == 0 && k == 2) {
+		fault.stall = strcmp(arg, "on") == 0;
+	} else if (k == 2 && strcmp(word, "drop") == 0) {
+		fault.drop = atof(arg);
+	} else if (k == 2 && strcmp(word, "garbage") == 0) {
+		fault.garbage = atof(arg);
+	} else if (k == 1 && strcmp(word, "close") == 0) {
+		close_all();
+	} else if (k == 2 && strcmp(word, "refuse") == 0) {
+		bool on = strcmp(arg, "on") == 0;
+
+		if (on && !fault.refuse && lfd >= 0) {
+			epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
+			close(lfd);
+			lfd = -1;
+			close_all();
+		} else if (!on && fault.refuse && listen_open() != 0) {
+			snprintf(reply, sizeof(reply), "error: cannot listen again: %s\n",
+				 strerror(errno));
+		}
+		fault.refuse = on;
+	} else if (k == 2 && strcmp(word, "latency") == 0) {
+		char err[256];
+		struct latency_model lm;
+
+		if (latency_parse(&lm, arg, fault.rng, err, sizeof(err)) == 0)
+			latency = lm;
+		else
+			snprintf(reply, sizeof(reply), "error: %s\n", err);
+	} else if (k == 1 && strcmp(word, "balances") == 0) {
+		write_balances();
+	} else if (k == 1 && strcmp(word, "status") == 0) {
+		snprintf(reply, sizeof(reply),
+			 "ok\nrequests %" PRIu64 " answers %" PRIu64 " stalled %" PRIu64
+			 " dropped %" PRIu64 " garbage %" PRIu64 " refuse %d stall %d\n",
+			 stats.requests, stats.answers, stats.stalled, stats.dropped,
+			 stats.garbage, fault.refuse, fault.stall);
+	} else {
+		snprintf(reply, sizeof(reply), "error: unknown command '%s'\n", line);
+	}
+	if (write(c, reply, strlen(reply)) < 0)
+		return;
+	fprintf(stderr, "banksim: fault command: %s\n", line);
+}
+
 static void
 usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s --listen ADDR:PORT --cards FILE [--bitmap binary|hex]\n"
 		"       [--latency fixed:US | uniform:MIN_US:MAX_US | longtail:MEDIAN_US:P99_US]\n"
-		"       [--seed N] [--balances-out FILE] [--port-file FILE]\n", prog);
+		"       [--seed N] [--balances-out FILE] [--port-file FILE] [--ctl SOCKET]\n", prog);
 	exit(2);
 }
 
@@ -413,9 +543,11 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "balances-out", required_argument, NULL, 'o' },
 		{ "port-file", required_argument, NULL, 'p' },
+		{ "ctl", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_arg = "127.0.0.1:8584", *cards = NULL, *port_file = NULL;
+	const char *ctl_path = NULL;
 	const char *latency_arg = "fixed:0";
 	uint64_t seed = 1;
 	char err[512];
@@ -437,6 +569,7 @@ main(int argc, char **argv)
 		case 's': seed = strtoull(optarg, NULL, 10); break;
 		case 'o': balances_path = optarg; break;
 		case 'p': port_file = optarg; break;
+		case 'C': ctl_path = optarg; break;
 		default: usage(argv[0]);
 		}
 	}
@@ -463,16 +596,18 @@ main(int argc, char **argv)
 		usage(argv[0]);
 	sa.sin_port = htons((uint16_t)atoi(colon + 1));
 
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+	int one = 1;
 
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 64) != 0) {
+	epfd = -1;
+	listen_sa = sa;
+	if (listen_open() != 0) {
 		fprintf(stderr, "banksim: listen %s: %s\n", listen_arg, strerror(errno));
 		return 1;
 	}
 	socklen_t slen = sizeof(sa);
 
 	getsockname(lfd, (struct sockaddr *)&sa, &slen);
+	listen_sa.sin_port = sa.sin_port;   /* port 0: keep what we got */
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
 
@@ -500,6 +635,24 @@ main(int argc, char **argv)
 	struct epoll_event lev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
 
 	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
+
+	int cfd = -1;
+
+	if (ctl_path) {
+		struct sockaddr_un ua = { .sun_family = AF_UNIX };
+
+		snprintf(ua.sun_path, sizeof(ua.sun_path), "%s", ctl_path);
+		unlink(ctl_path);
+		cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (cfd < 0 || bind(cfd, (struct sockaddr *)&ua, sizeof(ua)) != 0 ||
+		    listen(cfd, 8) != 0) {
+			fprintf(stderr, "banksim: --ctl %s: %s\n", ctl_path, strerror(errno));
+			return 1;
+		}
+		struct epoll_event cev = { .events = EPOLLIN, .data.u32 = UINT32_MAX - 1 };
+
+		epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &cev);
+	}
 	fprintf(stderr, "banksim: listening on %s:%u, %u cards, latency %s\n", host,
 		ntohs(sa.sin_port), accounts.n_cards, latency_arg);
 
@@ -520,9 +673,23 @@ main(int argc, char **argv)
 		for (int e = 0; e < n; e++) {
 			uint32_t id = evs[e].data.u32;
 
+			if (id == UINT32_MAX - 1) {
+				int c = accept(cfd, NULL, NULL);
+
+				if (c >= 0) {
+					struct timeval tv = { .tv_sec = 1 };
+
+					setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+					ctl_command(c);
+					close(c);
+				}
+				continue;
+			}
 			if (id == UINT32_MAX) {
 				int fd;
 
+				if (lfd < 0)
+					continue;
 				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
 					uint32_t i;
 
@@ -559,6 +726,8 @@ main(int argc, char **argv)
 		}
 	}
 	write_balances();
+	if (ctl_path)
+		unlink(ctl_path);
 	fprintf(stderr, "banksim: connections %" PRIu64 " requests %" PRIu64
 		" answers %" PRIu64 " unanswerable %" PRIu64 " bad_length %" PRIu64
 		" duplicates %" PRIu64 "\n", stats.connections, stats.requests,

@@ -28,7 +28,10 @@ run_pktgen() {
 
 echo "== 1. bank slower than the timeout"
 pg_start_banksim --latency fixed:400000
-PG_BANK_TIMEOUT_MS=100 PG_WORKER_SLEEP_US=5 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
+# The breaker would stop the timeouts this phase is about: keep it closed
+# (test_bank_stall.sh is the breaker's test).
+PG_BREAKER_CONSECUTIVE=1000000 PG_BREAKER_PCT=100 PG_BREAKER_MIN=1000000 \
+	PG_BANK_TIMEOUT_MS=100 PG_WORKER_SLEEP_US=5 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
 pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 # In-flight duplicates: the worker absorbs them while the bank is silent.
 run_pktgen slow --dup-inflight 0.02
@@ -65,8 +68,12 @@ g=$PG_TMP/gateway.json
 echo "pktgen: $(pg_json "$p" '{k: d[k] for k in ("sent","received","lost","mismatches","duplicates")}') codes $(pg_json "$p" 'd["codes"]')"
 pg_check "none lost" test "$(pg_json "$p" 'd["lost"]')" -eq 0
 pg_check "no mismatch" test "$(pg_json "$p" 'd["mismatches"]')" -eq 0
-pg_check "91s given at once as unavailable, no timeouts" \
-	test "$(pg_json "$g" 'd["control"]["unavailable"]')" -eq "$(pg_json "$p" 'd["codes"]["91"]')"
+# At once: by the control plane (no link) until the breaker opens, then by
+# the workers without a hand-off.
+pg_check "91s given at once (no link, then breaker open), no timeouts" \
+	test "$(pg_json "$g" 'd["control"]["unavailable"] + d["total"]["breaker_91"]')" -eq "$(pg_json "$p" 'd["codes"]["91"]')"
+pg_check "... and the breaker did open" test "$(pg_json "$g" 'd["control"]["breaker_opened"]')" -ge 1
+pg_check "no timeouts without a bank" test "$(pg_json "$g" 'd["control"]["timeouts"]')" -eq 0
 pg_check "p99 latency well under a timeout" \
 	python3 -c "import json,sys; d=json.load(open('$p')); sys.exit(0 if d['latency_us']['p99'] < 50000 else 1)"
 pg_checks_done

@@ -333,6 +333,8 @@ test_config(void **state)
 		"mbufs = 2048\nring_size = 1024\n"
 		"[bank]\nhost = 127.0.0.1\nport = 9000\nconnections = 2\nbitmap = binary\n"
 		"timeout_ms = 100\ninflight_max = 512\nreversal_retry_ms = 500\n"
+		"breaker_window_ms = 1000\nbreaker_min_requests = 20\nbreaker_failure_pct = 50\n"
+		"breaker_consecutive = 5\nbreaker_open_ms = 1000\nbreaker_probes = 3\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
 		"buffer_mb = 1\n[control]\nidle_sleep_us = 10\n"
 		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
