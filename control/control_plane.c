@@ -25,6 +25,7 @@
 #include "bank_link.h"
 #include "bank_pending.h"
 #include "control_plane.h"
+#include "latency_hist.h"
 #include "reversal_queue.h"
 
 #define CONTROL_BURST 32
@@ -53,6 +54,7 @@ struct control_plane {
 	uint32_t bank_state;           /* published breaker state */
 	uint64_t probe_sent_ns;        /* 0: no probe outstanding */
 	uint32_t probe_stan;
+	struct latency_hist bank_latency;  /* request written -> answer read */
 	struct control_counters c;
 };
 
@@ -134,6 +136,33 @@ control_plane_destroy(struct control_plane *cp)
 	free(cp->backlog);
 	free(cp->wait);
 	free(cp);
+}
+
+void
+control_plane_bank_info(const struct control_plane *cp, struct bank_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->host, sizeof(out->host), "%s", cp->cfg.bank_host);
+	out->port = cp->cfg.bank_port;
+	out->breaker = (uint8_t)__atomic_load_n(&cp->bank_state, __ATOMIC_RELAXED);
+	out->breaker_opened = cp->c.breaker_opened;
+	out->links = cp->n_links;
+	for (unsigned int i = 0; i < cp->n_links; i++) {
+		out->links_up += cp->links[i].state == BANK_LINK_UP;
+		out->disconnects += cp->links[i].disconnects;
+	}
+	out->in_flight = bank_pending_count(cp->pending);
+	out->waiting_durable = cp->wait_n;
+	out->reversals_open = reversal_queue_count(cp->reversals);
+	out->answered = cp->bank_latency.count;
+	out->p50_us = (double)hist_quantile(&cp->bank_latency, 0.5) / 1e3;
+	out->p99_us = (double)hist_quantile(&cp->bank_latency, 0.99) / 1e3;
+	out->p999_us = (double)hist_quantile(&cp->bank_latency, 0.999) / 1e3;
+	out->max_us = (double)cp->bank_latency.max / 1e3;
+	out->timeouts = cp->c.timeouts;
+	out->unavailable = cp->c.unavailable;
+	out->garbage = cp->c.bank_garbage;
+	out->unmatched = cp->c.bank_unmatched;
 }
 
 const uint32_t *
@@ -315,6 +344,7 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 			return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
 		if (bank_link_send(&cp->links[li], msg, (uint16_t)len)) {
 			cp->c.bank_tx++;
+			rec->bank_sent_ns = now;
 			return;
 		}
 		bank_pending_take(cp->pending, &rec->key);
@@ -479,7 +509,11 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		return;
 	}
 	cp->c.bank_matched++;
-	breaker_success(&cp->breaker, now_ns());
+	uint64_t t = now_ns();
+
+	breaker_success(&cp->breaker, t);
+	if (rec->bank_sent_ns && t > rec->bank_sent_ns)
+		hist_record(&cp->bank_latency, t - rec->bank_sent_ns);
 	if (!iso_has(&m, 39) || iso_field_len(&m, 39) != 2 || !iso_field_valid(&m, 39) ||
 	    iso_field_ptr(&m, 39)[0] < '0' || iso_field_ptr(&m, 39)[0] > '9' ||
 	    iso_field_ptr(&m, 39)[1] < '0' || iso_field_ptr(&m, 39)[1] > '9') {

@@ -95,6 +95,22 @@ int control_plane_run(struct control_plane *cp, volatile bool *quit);
 void control_plane_counters(const struct control_plane *cp,
 			    struct control_counters *out);
 void control_plane_destroy(struct control_plane *cp);
+/* For operators (paygatectl show banks), read from another thread: the
+ * values are the control thread's, copied without a lock (counters and
+ * histogram buckets only grow; a quantile may be one request stale). */
+struct bank_info {
+	char host[64];
+	uint16_t port;
+	uint8_t breaker;              /* enum breaker_state */
+	uint64_t breaker_opened;
+	uint32_t links, links_up;
+	uint32_t in_flight, waiting_durable, reversals_open;
+	uint64_t answered;
+	double p50_us, p99_us, p999_us, max_us;
+	uint64_t timeouts, unavailable, garbage, unmatched, disconnects;
+};
+void control_plane_bank_info(const struct control_plane *cp, struct bank_info *out);
+
 /* The bank's breaker state (enum breaker_state), for the workers: one
  * word, stored with release by the control thread, read once per loop. */
 const uint32_t *control_plane_bank_state(const struct control_plane *cp);

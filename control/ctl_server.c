@@ -185,6 +185,38 @@ show_stats(struct ctl_context *ctx, FILE *out, bool json)
 	fprintf(out, "\n");
 }
 
+static void
+show_banks(struct ctl_context *ctx, FILE *out, bool json)
+{
+	struct bank_info b;
+
+	control_plane_bank_info(ctx->cp, &b);
+	if (json) {
+		fprintf(out, "{\"banks\": [{\"name\": \"default\", \"host\": \"%s\", \"port\": %u, "
+			"\"breaker\": \"%s\", \"breaker_opened\": %" PRIu64 ", \"links\": %u, "
+			"\"links_up\": %u, \"in_flight\": %u, \"waiting_durable\": %u, "
+			"\"reversals_open\": %u, \"answered\": %" PRIu64 ", \"latency_us\": "
+			"{\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}, "
+			"\"errors\": {\"timeouts\": %" PRIu64 ", \"unavailable\": %" PRIu64
+			", \"garbage\": %" PRIu64 ", \"unmatched\": %" PRIu64 ", \"disconnects\": %"
+			PRIu64 "}}]}\n", b.host, b.port, breaker_state_name[b.breaker], b.breaker_opened,
+			b.links, b.links_up, b.in_flight, b.waiting_durable, b.reversals_open,
+			b.answered, b.p50_us, b.p99_us, b.p999_us, b.max_us, b.timeouts,
+			b.unavailable, b.garbage, b.unmatched, b.disconnects);
+		return;
+	}
+	fprintf(out, "%-8s %-22s %-10s %6s %9s %8s %9s %9s %9s %9s %9s %9s %9s\n", "bank",
+		"address", "breaker", "links", "in_flight", "rev_open", "answered", "p50_us",
+		"p99_us", "max_us", "timeouts", "unavail", "garbage");
+	char addr[96];
+
+	snprintf(addr, sizeof(addr), "%s:%u", b.host, b.port);
+	fprintf(out, "%-8s %-22s %-10s %3u/%-2u %9u %8u %9" PRIu64 " %9.0f %9.0f %9.0f %9" PRIu64
+		" %9" PRIu64 " %9" PRIu64 "\n", "default", addr, breaker_state_name[b.breaker],
+		b.links_up, b.links, b.in_flight, b.reversals_open, b.answered, b.p50_us, b.p99_us,
+		b.max_us, b.timeouts, b.unavailable, b.garbage);
+}
+
 static int
 show_merchant(struct ctl_context *ctx, const char *id, FILE *out, bool json,
 	      char *err, size_t err_len)
@@ -275,6 +307,10 @@ ctl_execute(struct ctl_context *ctx, const char *line, FILE *out, char *err,
 		show_stats(ctx, out, json);
 		return 0;
 	}
+	if (n == 2 && IS(0, "show") && IS(1, "banks")) {
+		show_banks(ctx, out, json);
+		return 0;
+	}
 	if (n == 3 && IS(0, "show") && IS(1, "merchant"))
 		return show_merchant(ctx, a[2], out, json, err, err_len);
 	if (n == 5 && IS(0, "move") && IS(1, "slot") && IS(3, "to")) {
@@ -336,7 +372,7 @@ ctl_execute(struct ctl_context *ctx, const char *line, FILE *out, char *err,
 		return 0;
 	}
 #undef IS
-	snprintf(err, err_len, "unknown command; try: show shards|lcores|stats, "
+	snprintf(err, err_len, "unknown command; try: show shards|lcores|stats|banks, "
 		 "show merchant <id>, move slot <S> to <lcore>, drain lcore <L>, "
 		 "fill lcore <L>, rebalance [ratio]");
 	return -1;

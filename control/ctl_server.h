@@ -3,7 +3,7 @@
  * ctl_server - the gateway's operator socket (UNIX stream, mode 0600),
  * served by one control thread: one request per connection, one line in,
  * "ok\n" or "error: ...\n" then the body out. Verbs: show shards|lcores|
- * stats|merchant <id>, move slot <S> to <lcore>, drain lcore <L>,
+ * stats|banks|merchant <id>, move slot <S> to <lcore>, drain lcore <L>,
  * fill lcore <L>, rebalance [ratio]; "--json" anywhere for JSON.
  *
  * Owns the socket and the shard manager's calls (one move at a time, by
@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "control_plane.h"
 #include "ctl_protocol.h"
 #include "merchant_table.h"
 #include "shard_manager.h"
@@ -29,6 +30,7 @@ struct ctl_context {
 	const struct merchant_table *merchants;
 	const struct merchant_state *mstate;
 	double rebalance_ratio;
+	const struct control_plane *cp;
 	/* rates, refreshed with the shard manager's */
 	uint64_t rx_prev[SHARD_WORKERS_MAX];
 	double rx_rate[SHARD_WORKERS_MAX];

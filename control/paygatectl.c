@@ -26,7 +26,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: paygatectl [-s SOCKET | -c paygate.ini] [--json] <command>\n"
 		"commands:\n"
-		"  show shards | show lcores | show stats | show merchant <id>\n"
+		"  show shards | show lcores | show stats | show banks | show merchant <id>\n"
 		"  move slot <S> to <lcore> | drain lcore <L> | fill lcore <L>\n"
 		"  rebalance [ratio]\n");
 	exit(2);

@@ -80,7 +80,8 @@ struct auth_request {
 	uint16_t port_id;         /* port the answer leaves by */
 	uint16_t msg_len;
 	uint8_t enc;              /* enum iso_bitmap_enc of msg */
-	/* Written by the control plane before returning it. */
+	/* Written by the control plane. */
+	uint64_t bank_sent_ns;    /* when it was written to a bank link */
 	uint8_t outcome;          /* enum auth_outcome */
 	char rc[2];               /* field 39 to answer with */
 	char auth_code[ISO_AUTH_CODE_LEN];

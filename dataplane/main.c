@@ -473,7 +473,7 @@ main(int argc, char **argv)
 	ctl = (struct ctl_context){
 		.sm = &shards, .workers = workers, .n_workers = n_workers,
 		.merchants = &merchants, .mstate = mstate,
-		.rebalance_ratio = cfg.rebalance_ratio,
+		.rebalance_ratio = cfg.rebalance_ratio, .cp = cp,
 	};
 	pthread_t ctl_tid;
 

@@ -50,6 +50,8 @@ for _ in $(seq 1 100); do
 done
 echo "breaker open after ${opened:-never} ms"
 sleep 1
+ctl show banks
+banks_open=$(ctl --json show banks | python3 -c 'import json,sys; print(json.load(sys.stdin)["banks"][0]["breaker"])')
 f0=$(stat 'd["total"]["breaker_91"]'); to0=$(stat 'd["control"]["timeouts"]')
 sleep 1
 f1=$(stat 'd["total"]["breaker_91"]'); to1=$(stat 'd["control"]["timeouts"]')
@@ -58,6 +60,8 @@ echo "== bank back: $(bank stall off)"
 sleep 3
 a0=$(stat 'd["total"]["codes"].get("00", 0)'); sleep 1; a1=$(stat 'd["total"]["codes"].get("00", 0)')
 echo "approvals in 1 s after: $((a1 - a0))"
+ctl show banks
+ctl --json show banks >"$PG_TMP/banks.json"
 wait "$(pg_pid pktgen)" || true
 for _ in $(seq 1 50); do
 	[ "$(stat 'd["control"]["reversals_acked"] >= d["control"]["reversals_queued"]')" = True ] && break
@@ -82,6 +86,9 @@ pg_check "while open, no more timeouts" test "$((to1 - to0))" -eq 0
 pg_check "probes closed it once the bank answered" \
 	grep -q "breaker half-open -> closed" "$PG_TMP/gateway.log"
 pg_check "approvals resumed" test "$((a1 - a0))" -gt 500
+pg_check "show banks: breaker not closed during the stall" test "$banks_open" != closed
+pg_check "show banks: closed after, with answers, latency and the timeouts counted" \
+	test "$(pg_json "$PG_TMP/banks.json" '[b["breaker"] == "closed" and b["answered"] > 1000 and b["latency_us"]["p99"] > 0 and b["errors"]["timeouts"] > 0 for b in d["banks"]][0]')" = True
 pg_check "every timed-out request reversed" \
 	test "$(pg_json "$g" 'd["control"]["reversals_queued"] >= d["control"]["timeouts"] > 0')" = True
 pg_check "every reversal acknowledged" \
