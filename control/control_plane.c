@@ -22,11 +22,13 @@
 
 #include <rte_ring.h>
 
+#include <xxhash.h>
+
 #include "bank_link.h"
 #include "bank_pending.h"
 #include "control_plane.h"
 #include "latency_hist.h"
-#include "reversal_queue.h"
+#include "owed_queue.h"
 
 #define CONTROL_BURST 32
 #define CONTROL_LINKS_MAX 64
@@ -49,16 +51,31 @@ struct control_plane {
 	struct durable_wait *wait;
 	uint32_t wait_head, wait_n, wait_cap;
 	struct journal *journal;
-	struct reversal_queue *reversals;
+	struct owed_queue *reversals;
 	struct bank_breaker breaker;
 	uint32_t bank_state;           /* published breaker state */
 	uint64_t probe_sent_ns;        /* 0: no probe outstanding */
 	uint32_t probe_stan;
 	struct latency_hist bank_latency;  /* request written -> answer read */
+	struct owed_queue *advices;        /* 0120 of stand-in approvals */
+	struct standin_total *stip_cards, *stip_merchants;
+	bool stip_used;
+	uint32_t stip_auth;
 	struct control_counters c;
 };
 
 enum { WAIT_SEND, WAIT_RELEASE };
+
+/* Stand-in totals by card number or merchant id, until the advices are
+ * settled: open addressing, fixed size; full means "no more stand-in". */
+#define STIP_TABLE 65536
+#define STIP_KEY_MAX 19          /* a PAN (n..19) or a merchant id (15) */
+
+struct standin_total {
+	uint8_t used, len;
+	uint8_t key[STIP_KEY_MAX];
+	uint64_t amount;
+};
 
 struct durable_wait {
 	struct auth_request *rec;
@@ -110,12 +127,18 @@ control_plane_create(const struct control_config *cfg,
 	cp->backlog = calloc(cp->backlog_cap, sizeof(*cp->backlog));
 	cp->wait_cap = cp->backlog_cap;
 	cp->wait = calloc(cp->wait_cap, sizeof(*cp->wait));
-	cp->reversals = reversal_queue_create(cfg->reversals_max ? cfg->reversals_max : 1024,
+	cp->reversals = owed_queue_create(cfg->reversals_max ? cfg->reversals_max : 1024,
 		(uint64_t)(cfg->reversal_retry_ms ? cfg->reversal_retry_ms : 1000) * 1000000ull);
 	if (cp->pending == NULL || cp->backlog == NULL || cp->wait == NULL ||
 	    cp->reversals == NULL)
 		goto fail;
 	breaker_init(&cp->breaker, &cfg->breaker, now_ns());
+	cp->advices = owed_queue_create(cfg->reversals_max ? cfg->reversals_max : 1024,
+		(uint64_t)(cfg->reversal_retry_ms ? cfg->reversal_retry_ms : 1000) * 1000000ull);
+	cp->stip_cards = calloc(STIP_TABLE, sizeof(*cp->stip_cards));
+	cp->stip_merchants = calloc(STIP_TABLE, sizeof(*cp->stip_merchants));
+	if (cp->advices == NULL || cp->stip_cards == NULL || cp->stip_merchants == NULL)
+		goto fail;
 	return cp;
 fail:
 	if (ai)
@@ -132,7 +155,10 @@ control_plane_destroy(struct control_plane *cp)
 	for (unsigned int i = 0; i < cp->n_links; i++)
 		bank_link_fini(&cp->links[i]);
 	bank_pending_destroy(cp->pending);
-	reversal_queue_destroy(cp->reversals);
+	owed_queue_destroy(cp->reversals);
+	owed_queue_destroy(cp->advices);
+	free(cp->stip_cards);
+	free(cp->stip_merchants);
 	free(cp->backlog);
 	free(cp->wait);
 	free(cp);
@@ -153,7 +179,8 @@ control_plane_bank_info(const struct control_plane *cp, struct bank_info *out)
 	}
 	out->in_flight = bank_pending_count(cp->pending);
 	out->waiting_durable = cp->wait_n;
-	out->reversals_open = reversal_queue_count(cp->reversals);
+	out->reversals_open = owed_queue_count(cp->reversals);
+	out->advices_open = owed_queue_count(cp->advices);
 	out->answered = cp->bank_latency.count;
 	out->p50_us = (double)hist_quantile(&cp->bank_latency, 0.5) / 1e3;
 	out->p99_us = (double)hist_quantile(&cp->bank_latency, 0.99) / 1e3;
@@ -267,11 +294,13 @@ journal_rec(struct control_plane *cp, uint8_t type, const struct auth_key *key,
 	e.key = *key;
 	e.enc = cp->cfg.bank_enc;
 	e.outcome = rec ? rec->outcome : 0;
+	/* A stand-in approval is ours, marked by its outcome and 'S' code. */
 	e.has_auth_code = rec ? rec->has_auth_code : 0;
 	memset(e.rc, '0', 2);
 	memset(e.auth_code, ' ', ISO_AUTH_CODE_LEN);
 	if (rec) {
-		const char *rc = rec->outcome == AUTH_OUTCOME_BANK ? rec->rc :
+		const char *rc = (rec->outcome == AUTH_OUTCOME_BANK ||
+				  rec->outcome == AUTH_OUTCOME_STANDIN) ? rec->rc :
 				 rec->outcome == AUTH_OUTCOME_ERROR ? "96" : "91";
 
 		memcpy(e.rc, rc, 2);
@@ -306,7 +335,7 @@ wait_push(struct control_plane *cp, struct auth_request *rec, uint64_t seq,
 static void
 owe_reversal(struct control_plane *cp, const uint8_t *msg, uint16_t len, uint64_t now)
 {
-	struct reversal *r = reversal_queue_add(cp->reversals, msg, len, cp->cfg.bank_enc, now);
+	struct owed_msg *r = owed_queue_add_reversal(cp->reversals, msg, len, cp->cfg.bank_enc, now);
 
 	if (r == NULL) {
 		cp->c.reversal_queue_full++;
@@ -319,6 +348,118 @@ owe_reversal(struct control_plane *cp, const uint8_t *msg, uint16_t len, uint64_
 		cp->c.journal_refused++;
 		r->seq = 1;
 	}
+}
+
+static struct standin_total *
+stip_find(struct standin_total *t, const uint8_t *key, uint8_t len)
+{
+	uint64_t i = XXH3_64bits(key, len) & (STIP_TABLE - 1);
+
+	for (unsigned int probe = 0; probe < 64; probe++, i = (i + 1) & (STIP_TABLE - 1)) {
+		if (!t[i].used) {
+			t[i].used = 1;
+			t[i].len = len;
+			memcpy(t[i].key, key, len);
+			t[i].amount = 0;
+			return &t[i];
+		}
+		if (t[i].len == len && memcmp(t[i].key, key, len) == 0)
+			return &t[i];
+	}
+	return NULL;
+}
+
+/* The 0120: the request as it went, plus 38 (our stand-in code) and 39. */
+static int
+build_advice(struct control_plane *cp, const struct iso_msg *m, const char auth[6],
+	     uint8_t *out, size_t cap)
+{
+	struct iso_builder b;
+
+	iso_build_begin(&b, out, cap, (enum iso_bitmap_enc)cp->cfg.bank_enc, 120,
+			m->declared[0] & 1);
+	for (unsigned int n = 2; n <= ISO_FIELD_MAX; n++) {
+		if (n == 38)
+			iso_build_field(&b, 38, auth, 6);
+		else if (n == 39)
+			iso_build_field(&b, 39, "00", 2);
+		else
+			iso_build_copy(&b, m, n);
+	}
+	return iso_build_end(&b);
+}
+
+/*
+ * The bank is unavailable: approve within the stand-in limits (per request,
+ * per card and per merchant, counted until the advices are settled), with
+ * an auth code marked as ours ('S'), journalled, and owe the bank an
+ * advice. Otherwise 91.
+ */
+static void
+stand_in(struct control_plane *cp, struct auth_request *rec, uint64_t now)
+{
+	const struct standin_config *sc = &cp->cfg.standin;
+	uint8_t advice[ISO_MSG_MAX];
+	struct standin_total *card, *merchant;
+	struct iso_msg m;
+	uint64_t amount, seq;
+
+	iso_parse(&m, rec->msg, rec->msg_len, (enum iso_bitmap_enc)rec->enc);
+	if (m.status != ISO_PARSE_OK || (m.mti != 100 && m.mti != 200) || !iso_has(&m, 2) ||
+	    iso_field_len(&m, 2) > STIP_KEY_MAX || !iso_has(&m, 42) ||
+	    !iso_field_u64(&m, 4, &amount))
+		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+	card = stip_find(cp->stip_cards, iso_field_ptr(&m, 2), (uint8_t)iso_field_len(&m, 2));
+	merchant = stip_find(cp->stip_merchants, iso_field_ptr(&m, 42),
+			     (uint8_t)iso_field_len(&m, 42));
+	cp->stip_used = true;
+	if (card == NULL || merchant == NULL || amount > sc->max_amount ||
+	    card->amount + amount > sc->card_limit ||
+	    merchant->amount + amount > sc->merchant_limit) {
+		cp->c.standin_over_limit++;
+		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+	}
+	char code[16];
+
+	cp->stip_auth = cp->stip_auth % 99999 + 1;
+	snprintf(code, sizeof(code), "S%05u", cp->stip_auth);
+	memcpy(rec->auth_code, code, ISO_AUTH_CODE_LEN);
+	rec->has_auth_code = 1;
+	rec->outcome = AUTH_OUTCOME_STANDIN;
+	memcpy(rec->rc, "00", 2);
+
+	int n = build_advice(cp, &m, rec->auth_code, advice, sizeof(advice));
+	struct owed_msg *adv = n > 0 ? owed_queue_add(cp->advices, advice, (uint16_t)n,
+						      cp->cfg.bank_enc, now) : NULL;
+
+	if (adv == NULL) {
+		cp->c.standin_over_limit++;
+		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
+	}
+	/* The request (so that recovery can answer its retransmissions), the
+	 * advice, then the decision: if the decision is durable, so is the
+	 * debt. */
+	uint8_t scratch[ISO_MSG_MAX];
+	const uint8_t *req;
+	int req_len = bank_bytes(cp, rec, scratch, &req);
+
+	adv->seq = req_len > 0 && journal_rec(cp, JOURNAL_REQUEST, &rec->key, NULL, req,
+					      (uint16_t)req_len) ?
+		journal_rec(cp, JOURNAL_ADVICE_SENT, &adv->key, NULL, adv->msg, adv->len) : 0;
+	seq = adv->seq ? journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0) : 0;
+	if (seq == 0) {
+		struct auth_key k;
+
+		owed_queue_ack(cp->advices, &adv->key, &k);
+		cp->c.journal_refused++;
+		rec->has_auth_code = 0;
+		return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
+	}
+	card->amount += amount;
+	merchant->amount += amount;
+	cp->c.standin_approved++;
+	cp->c.approvals_durable_wait++;
+	wait_push(cp, rec, seq, WAIT_RELEASE);
 }
 
 static void
@@ -352,6 +493,8 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	/* Journalled as handed to the bank but never sent: say so, so that
 	 * recovery does not reverse what the bank never saw. */
 	breaker_failure(&cp->breaker, now);
+	if (cp->cfg.standin.enabled)
+		return stand_in(cp, rec, now);
 	rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
@@ -368,6 +511,8 @@ submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	cp->c.handoff_rx++;
 	/* Handed off before the workers saw the breaker open. */
 	if (cp->breaker.state != BREAKER_CLOSED) {
+		if (cp->cfg.standin.enabled)
+			return stand_in(cp, rec, now);
 		cp->c.breaker_rejected++;
 		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
 	}
@@ -409,13 +554,13 @@ release_durable(struct control_plane *cp, uint64_t now)
 }
 
 static unsigned int
-send_reversals(struct control_plane *cp, uint64_t now)
+send_owed(struct control_plane *cp, struct owed_queue *q, uint64_t *counter, uint64_t now)
 {
-	struct reversal *r;
+	struct owed_msg *r;
 	unsigned int n = 0;
 	uint64_t d = durable(cp);
 
-	while ((r = reversal_queue_due(cp->reversals, now, d)) != NULL) {
+	while ((r = owed_queue_due(q, now, d)) != NULL) {
 		bool sent = false;
 
 		for (unsigned int tries = 0; tries < cp->n_links && !sent; tries++) {
@@ -425,10 +570,28 @@ send_reversals(struct control_plane *cp, uint64_t now)
 				sent = bank_link_send(&cp->links[li], r->msg, r->len);
 		}
 		/* Sent or not, try again after the interval. */
-		reversal_queue_sent(cp->reversals, r, now);
+		owed_queue_sent(q, r, now);
 		if (sent) {
-			cp->c.reversals_sent++;
+			(*counter)++;
 			n++;
+		}
+	}
+	return n;
+}
+
+static unsigned int
+send_reversals(struct control_plane *cp, uint64_t now)
+{
+	unsigned int n = send_owed(cp, cp->reversals, &cp->c.reversals_sent, now);
+
+	/* Advices only to a bank that answers again; stand-in totals start
+	 * afresh once every advice is settled. */
+	if (cp->breaker.state == BREAKER_CLOSED) {
+		n += send_owed(cp, cp->advices, &cp->c.advices_sent, now);
+		if (cp->stip_used && owed_queue_count(cp->advices) == 0) {
+			memset(cp->stip_cards, 0, STIP_TABLE * sizeof(*cp->stip_cards));
+			memset(cp->stip_merchants, 0, STIP_TABLE * sizeof(*cp->stip_merchants));
+			cp->stip_used = false;
 		}
 	}
 	return n;
@@ -456,10 +619,22 @@ control_plane_reverse_orphan(struct control_plane *cp, const uint8_t *msg,
 }
 
 int
+control_plane_resume_advice(struct control_plane *cp, const uint8_t *msg,
+			    uint16_t len, uint8_t enc)
+{
+	struct owed_msg *r = owed_queue_restore(cp->advices, msg, len, enc, now_ns());
+
+	if (r == NULL)
+		return -1;
+	r->seq = 0; /* already durable */
+	return 0;
+}
+
+int
 control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
 			      uint16_t len, uint8_t enc)
 {
-	struct reversal *r = reversal_queue_restore(cp->reversals, msg, len, enc, now_ns());
+	struct owed_msg *r = owed_queue_restore(cp->reversals, msg, len, enc, now_ns());
 
 	if (r == NULL) {
 		cp->c.reversal_queue_full++;
@@ -491,12 +666,18 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		breaker_failure(&cp->breaker, now_ns());
 		return;
 	}
-	if (m.mti == 410) {
+	if (m.mti == 410 || m.mti == 130) {
 		struct auth_key orig;
+		bool rev = m.mti == 410;
 
-		if (reversal_queue_ack(cp->reversals, &key, &orig)) {
-			cp->c.reversals_acked++;
-			journal_rec(cp, JOURNAL_REVERSAL_ACK, &key, NULL, NULL, 0);
+		if (owed_queue_ack(rev ? cp->reversals : cp->advices, &key, &orig)) {
+			if (rev)
+				cp->c.reversals_acked++;
+			else
+				cp->c.advices_acked++;
+			journal_rec(cp, rev ? JOURNAL_REVERSAL_ACK : JOURNAL_ADVICE_ACK, &key,
+				    NULL, NULL, 0);
+			breaker_success(&cp->breaker, now_ns());
 			return;
 		}
 	}

@@ -10,7 +10,7 @@
  * sent once that record is durable; every answer and decision is
  * journalled; an approval goes back to its worker only once its decision
  * record is durable. A timeout journals 91 and owes the bank a reversal
- * (reversal_queue), itself journalled before it is sent. When the journal
+ * (owed_queue), itself journalled before it is sent. When the journal
  * refuses (disk failing, buffers full), nothing is sent to the bank and
  * nothing approved: 96.
  *
@@ -40,6 +40,12 @@ struct control_config {
 	uint32_t reversal_retry_ms;  /* 0401 repeats */
 	uint32_t reversals_max;
 	struct breaker_config breaker;
+	struct standin_config {
+		uint8_t enabled;
+		uint64_t max_amount;      /* per request, minor units */
+		uint64_t merchant_limit;  /* stand-in total per merchant until advised */
+		uint64_t card_limit;      /* ... per card */
+	} standin;
 };
 
 #define foreach_control_counter                                              \
@@ -62,6 +68,10 @@ struct control_config {
 	_(reversals_acked, "0410 received: reversal settled")               \
 	_(reversal_queue_full, "reversals that could not be queued")        \
 	_(breaker_rejected, "requests answered 91: breaker not closed")     \
+	_(standin_approved, "approved in stand-in (bank unavailable)")      \
+	_(standin_over_limit, "stand-in refused (91): over a stand-in limit") \
+	_(advices_sent, "0120/0121 written to the bank")                    \
+	_(advices_acked, "0130 received: advice settled")                   \
 	_(breaker_opened, "times the breaker opened")                       \
 	_(echo_sent, "0800 probes sent")                                    \
 	_(echo_answered, "0810 received")
@@ -86,6 +96,9 @@ int control_plane_reverse_orphan(struct control_plane *cp, const uint8_t *msg,
 				 uint16_t len, uint8_t enc);
 int control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
 				  uint16_t len, uint8_t enc);
+/* A 0120 advice found sent but not acknowledged: queued again as 0121. */
+int control_plane_resume_advice(struct control_plane *cp, const uint8_t *msg,
+				uint16_t len, uint8_t enc);
 /* The thread's body: returns when *quit becomes true, after handing every
  * record it holds back to its worker (answered 91 if still at the bank). */
 int control_plane_run(struct control_plane *cp, volatile bool *quit);
@@ -104,7 +117,7 @@ struct bank_info {
 	uint8_t breaker;              /* enum breaker_state */
 	uint64_t breaker_opened;
 	uint32_t links, links_up;
-	uint32_t in_flight, waiting_durable, reversals_open;
+	uint32_t in_flight, waiting_durable, reversals_open, advices_open;
 	uint64_t answered;
 	double p50_us, p99_us, p999_us, max_us;
 	uint64_t timeouts, unavailable, garbage, unmatched, disconnects;

@@ -195,13 +195,13 @@ show_banks(struct ctl_context *ctx, FILE *out, bool json)
 		fprintf(out, "{\"banks\": [{\"name\": \"default\", \"host\": \"%s\", \"port\": %u, "
 			"\"breaker\": \"%s\", \"breaker_opened\": %" PRIu64 ", \"links\": %u, "
 			"\"links_up\": %u, \"in_flight\": %u, \"waiting_durable\": %u, "
-			"\"reversals_open\": %u, \"answered\": %" PRIu64 ", \"latency_us\": "
+			"\"reversals_open\": %u, \"advices_open\": %u, \"answered\": %" PRIu64 ", \"latency_us\": "
 			"{\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}, "
 			"\"errors\": {\"timeouts\": %" PRIu64 ", \"unavailable\": %" PRIu64
 			", \"garbage\": %" PRIu64 ", \"unmatched\": %" PRIu64 ", \"disconnects\": %"
 			PRIu64 "}}]}\n", b.host, b.port, breaker_state_name[b.breaker], b.breaker_opened,
 			b.links, b.links_up, b.in_flight, b.waiting_durable, b.reversals_open,
-			b.answered, b.p50_us, b.p99_us, b.p999_us, b.max_us, b.timeouts,
+			b.advices_open, b.answered, b.p50_us, b.p99_us, b.p999_us, b.max_us, b.timeouts,
 			b.unavailable, b.garbage, b.unmatched, b.disconnects);
 		return;
 	}

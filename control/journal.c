@@ -26,12 +26,15 @@ const char *const journal_type_name[JOURNAL_TYPE_MAX] = {
 	[JOURNAL_DECISION] = "decision",
 	[JOURNAL_REVERSAL_SENT] = "reversal_sent",
 	[JOURNAL_REVERSAL_ACK] = "reversal_ack",
+	[JOURNAL_ADVICE_SENT] = "advice_sent",
+	[JOURNAL_ADVICE_ACK] = "advice_ack",
 };
 
 static bool
 has_msg(uint8_t type)
 {
-	return type == JOURNAL_REQUEST || type == JOURNAL_REVERSAL_SENT;
+	return type == JOURNAL_REQUEST || type == JOURNAL_REVERSAL_SENT ||
+	       type == JOURNAL_ADVICE_SENT;
 }
 
 size_t

@@ -44,6 +44,8 @@ enum journal_type {
 	JOURNAL_DECISION,        /* what the client was (or will be) told */
 	JOURNAL_REVERSAL_SENT,   /* 0400/0401 for key sent: the message */
 	JOURNAL_REVERSAL_ACK,    /* the bank acknowledged it */
+	JOURNAL_ADVICE_SENT,     /* 0120 of a stand-in approval: the message */
+	JOURNAL_ADVICE_ACK,      /* 0130 received */
 	JOURNAL_TYPE_MAX,
 };
 

@@ -131,10 +131,12 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 		}
 		break;
 	case JOURNAL_REVERSAL_SENT:
+	case JOURNAL_ADVICE_SENT:
 		it->is_reversal = 1;
 		keep_msg(it, e);
 		break;
 	case JOURNAL_REVERSAL_ACK:
+	case JOURNAL_ADVICE_ACK:
 		it->is_reversal = 1;
 		it->acked = 1;
 		free(it->msg);
@@ -169,8 +171,8 @@ journal_replay_get_stats(const struct journal_replay *r, struct journal_replay_s
 			out->reversals_open++;
 		if (it->has_request && !it->has_decision)
 			out->orphans++;
-		if (it->has_decision && it->outcome == AUTH_OUTCOME_BANK &&
-		    it->rc[0] == '0' && it->rc[1] == '0')
+		if (it->has_decision && (it->outcome == AUTH_OUTCOME_BANK ||
+		    it->outcome == AUTH_OUTCOME_STANDIN) && it->rc[0] == '0' && it->rc[1] == '0')
 			out->approvals++;
 	}
 }

@@ -143,6 +143,10 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 
 	cp->reversal_retry_ms = get_u32(&l, "bank", "reversal_retry_ms", 10, 3600000, 0);
 	cp->reversals_max = cp->inflight_max;
+	cp->standin.enabled = (uint8_t)get_u32(&l, "standin", "enabled", 0, 1, 0);
+	cp->standin.max_amount = get_u32(&l, "standin", "max_amount", 0, UINT32_MAX, 0);
+	cp->standin.card_limit = get_u32(&l, "standin", "card_limit", 0, UINT32_MAX, 0);
+	cp->standin.merchant_limit = get_u32(&l, "standin", "merchant_limit", 0, UINT32_MAX, 0);
 	cp->breaker.window_ms = get_u32(&l, "bank", "breaker_window_ms", 10, 600000, 0);
 	cp->breaker.min_requests = get_u32(&l, "bank", "breaker_min_requests", 1, 1000000, 0);
 	cp->breaker.failure_ratio = get_u32(&l, "bank", "breaker_failure_pct", 1, 100, 0) / 100.0;

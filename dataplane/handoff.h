@@ -68,6 +68,7 @@ enum auth_outcome {
 	AUTH_OUTCOME_TIMEOUT,     /* no answer in time: 91 */
 	AUTH_OUTCOME_UNAVAILABLE, /* no bank link could take it: 91 */
 	AUTH_OUTCOME_ERROR,       /* could not encode or bank garbage: 96 */
+	AUTH_OUTCOME_STANDIN,     /* approved in stand-in (rc 00, auth S.....) */
 };
 
 struct auth_request {

@@ -174,8 +174,12 @@ replay_one(void *ctx, const struct replay_item *it)
 	struct replay_ctx *c = ctx;
 
 	if (it->is_reversal) {
+		/* Owed messages: reversals (04xx) and advices (012x). */
 		if (!it->acked && it->msg) {
-			if (control_plane_resume_reversal(cp, it->msg, it->msg_len, it->enc) == 0)
+			bool advice = it->msg_len >= 4 && it->msg[1] == '1';
+
+			if ((advice ? control_plane_resume_advice(cp, it->msg, it->msg_len, it->enc) :
+			     control_plane_resume_reversal(cp, it->msg, it->msg_len, it->enc)) == 0)
 				c->reversals++;
 			else
 				c->reversals_failed++;

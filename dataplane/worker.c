@@ -236,9 +236,10 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 		return;
 	}
 
-	/* The bank is not answering: say so now rather than after a timeout.
-	 * Not stored: the next try may find it back. */
-	if (unlikely(w->bank_open)) {
+	/* The bank is not answering: say so now rather than after a timeout
+	 * (unless the control plane may stand in for it). Not stored: the
+	 * next try may find it back. */
+	if (unlikely(w->bank_open && !w->cfg->control.standin.enabled)) {
 		w->c.breaker_91++;
 		answer_in_place(w, pi, m, fi, msg, "91", NULL);
 		return;
@@ -291,6 +292,7 @@ outcome_rc(const struct auth_request *r)
 {
 	switch (r->outcome) {
 	case AUTH_OUTCOME_BANK:
+	case AUTH_OUTCOME_STANDIN:
 		return r->rc;
 	case AUTH_OUTCOME_TIMEOUT:
 	case AUTH_OUTCOME_UNAVAILABLE:
@@ -306,7 +308,8 @@ static void
 decide_result(struct worker *w, struct auth_request *r)
 {
 	const char *rc = outcome_rc(r);
-	const char *auth = (r->outcome == AUTH_OUTCOME_BANK && r->has_auth_code) ?
+	const char *auth = ((r->outcome == AUTH_OUTCOME_BANK ||
+			     r->outcome == AUTH_OUTCOME_STANDIN) && r->has_auth_code) ?
 			   r->auth_code : NULL;
 	struct idem_table *t = &w->slots[r->slot].idem;
 	uint64_t hash = idem_hash(&r->key);

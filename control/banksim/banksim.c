@@ -324,6 +324,17 @@ handle_message(uint32_t ci, const uint8_t *msg, uint16_t len)
 			       iso_field_len(&m, 2), (int64_t)amount, key, &r);
 		answer(ci, &m, r.rc, r.has_auth_code ? r.auth_code : NULL);
 		return;
+	case 120:
+	case 121:
+		if (!iso_has(&m, 2) || !iso_field_u64(&m, 4, &amount) || !txn_key(&m, key) ||
+		    !iso_has(&m, 38) || iso_field_len(&m, 38) != 6) {
+			answer(ci, &m, "30", NULL);
+			return;
+		}
+		card_advise(&accounts, (const char *)iso_field_ptr(&m, 2), iso_field_len(&m, 2),
+			    (int64_t)amount, key, (const char *)iso_field_ptr(&m, 38), &r);
+		answer(ci, &m, r.rc, NULL);
+		return;
 	case 400:
 	case 401:
 		if (!iso_has(&m, 90) || !iso_has(&m, 41)) {

@@ -244,6 +244,40 @@ card_authorise(struct card_accounts *a, const char *pan, size_t pan_len,
 }
 
 void
+card_advise(struct card_accounts *a, const char *pan, size_t pan_len, int64_t amount,
+	    const uint8_t key[CARD_TXN_KEY_LEN], const char auth_code[6],
+	    struct card_result *r)
+{
+	int32_t idx = card_find(a, pan, pan_len);
+	struct card_approval *ap;
+
+	if (idx < 0)
+		return set_rc(r, "14");
+	ap = approval_slot(a, key);
+	set_rc(r, "00");
+	if (ap->used)      /* a repeat (0121): posted already */
+		return;
+	if (a->approvals_used >= CARD_APPROVALS_MAX / 2) {
+		memset(a->approvals, 0, CARD_APPROVALS_MAX * sizeof(*a->approvals));
+		a->approvals_used = 0;
+		ap = approval_slot(a, key);
+	}
+	struct card *c = &a->cards[idx];
+
+	c->balance -= amount;
+	c->approved_count++;
+	c->approved_amount += amount;
+	c->advised_count++;
+	memcpy(ap->key, key, CARD_TXN_KEY_LEN);
+	ap->card = (uint32_t)idx;
+	ap->amount = amount;
+	memcpy(ap->auth_code, auth_code, 6);
+	ap->reversed = 0;
+	ap->used = 1;
+	a->approvals_used++;
+}
+
+void
 card_reverse(struct card_accounts *a, const uint8_t key[CARD_TXN_KEY_LEN],
 	     struct card_result *r)
 {
@@ -280,7 +314,7 @@ card_mask(const char *pan, size_t len, char *out, size_t out_len)
 int
 card_accounts_write(const struct card_accounts *a, FILE *f)
 {
-	uint64_t ac = 0, rc = 0;
+	uint64_t ac = 0, rc = 0, adv = 0;
 	int64_t aa = 0, ra = 0;
 	char masked[CARD_PAN_MAX + 1];
 
@@ -297,9 +331,10 @@ card_accounts_write(const struct card_accounts *a, FILE *f)
 		aa += c->approved_amount;
 		rc += c->reversed_count;
 		ra += c->reversed_amount;
+		adv += c->advised_count;
 	}
 	fprintf(f, "#total,approved_count=%" PRIu64 ",approved_amount=%" PRId64
-		   ",reversed_count=%" PRIu64 ",reversed_amount=%" PRId64 "\n",
-		ac, aa, rc, ra);
+		   ",reversed_count=%" PRIu64 ",reversed_amount=%" PRId64
+		   ",advised_count=%" PRIu64 "\n", ac, aa, rc, ra, adv);
 	return ferror(f) ? -1 : 0;
 }

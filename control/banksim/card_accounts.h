@@ -34,6 +34,7 @@ struct card {
 	int64_t approved_amount;
 	uint64_t reversed_count;
 	int64_t reversed_amount;
+	uint64_t advised_count;       /* stand-in approvals posted (also in approved) */
 };
 
 struct card_approval {
@@ -75,6 +76,13 @@ void card_authorise(struct card_accounts *a, const char *pan, size_t pan_len,
 /* 0400/0401: key = 41 + original 11 + original 7 (from field 90). */
 void card_reverse(struct card_accounts *a, const uint8_t key[CARD_TXN_KEY_LEN],
 		  struct card_result *r);
+
+/* 0120/0121 advice of a stand-in approval the acquirer already gave: the
+ * issuer must post it (even past the balance); once per key. */
+void card_advise(struct card_accounts *a, const char *pan, size_t pan_len,
+		 int64_t amount, const uint8_t key[CARD_TXN_KEY_LEN],
+		 const char auth_code[6], struct card_result *r);
+/* Advices posted (first time) and repeats seen. */
 
 /* "400000******0002": never log a PAN in clear. out >= 20 bytes. */
 void card_mask(const char *pan, size_t len, char *out, size_t out_len);

@@ -37,6 +37,12 @@ breaker_consecutive = ${PG_BREAKER_CONSECUTIVE:-5}
 breaker_open_ms = ${PG_BREAKER_OPEN_MS:-1000}
 breaker_probes = 3
 
+[standin]
+enabled = ${PG_STANDIN:-0}
+max_amount = ${PG_STANDIN_MAX:-100000}
+card_limit = ${PG_STANDIN_CARD:-200000}
+merchant_limit = ${PG_STANDIN_MERCHANT:-1000000}
+
 [journal]
 dir = ${PG_JOURNAL_DIR:-$PG_TMP/journal}
 segment_mb = ${PG_JOURNAL_SEGMENT_MB:-16}

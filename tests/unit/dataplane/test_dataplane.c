@@ -335,6 +335,7 @@ test_config(void **state)
 		"timeout_ms = 100\ninflight_max = 512\nreversal_retry_ms = 500\n"
 		"breaker_window_ms = 1000\nbreaker_min_requests = 20\nbreaker_failure_pct = 50\n"
 		"breaker_consecutive = 5\nbreaker_open_ms = 1000\nbreaker_probes = 3\n"
+		"[standin]\nenabled = 1\nmax_amount = 100\ncard_limit = 200\nmerchant_limit = 300\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
 		"buffer_mb = 1\n[control]\nidle_sleep_us = 10\n"
 		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
@@ -354,6 +355,8 @@ test_config(void **state)
 	assert_int_equal(cfg.journal.batch_us, 200);
 	assert_int_equal(cfg.journal.batch_bytes, 64 * 1024);
 	assert_int_equal(cfg.control.reversal_retry_ms, 500);
+	assert_int_equal(cfg.control.standin.enabled, 1);
+	assert_int_equal(cfg.control.standin.merchant_limit, 300);
 	/* merchants is relative to the ini's directory */
 	assert_non_null(strstr(cfg.merchants_path, dir));
 

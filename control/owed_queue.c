@@ -4,19 +4,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "reversal_queue.h"
+#include "owed_queue.h"
 
-struct reversal_queue {
+struct owed_queue {
 	uint32_t cap, n;
 	uint32_t stan;            /* the gateway's own STAN for reversals */
 	uint64_t retry_ns;
-	struct reversal *r;
+	struct owed_msg *r;
 };
 
-struct reversal_queue *
-reversal_queue_create(uint32_t capacity, uint64_t retry_ns)
+struct owed_queue *
+owed_queue_create(uint32_t capacity, uint64_t retry_ns)
 {
-	struct reversal_queue *q = calloc(1, sizeof(*q));
+	struct owed_queue *q = calloc(1, sizeof(*q));
 
 	if (q == NULL)
 		return NULL;
@@ -34,7 +34,7 @@ reversal_queue_create(uint32_t capacity, uint64_t retry_ns)
 }
 
 void
-reversal_queue_destroy(struct reversal_queue *q)
+owed_queue_destroy(struct owed_queue *q)
 {
 	if (q == NULL)
 		return;
@@ -42,8 +42,8 @@ reversal_queue_destroy(struct reversal_queue *q)
 	free(q);
 }
 
-static struct reversal *
-slot(struct reversal_queue *q)
+static struct owed_msg *
+slot(struct owed_queue *q)
 {
 	if (q->n == q->cap)
 		return NULL;
@@ -62,12 +62,12 @@ take_key(const uint8_t *msg, uint16_t len, uint8_t enc, struct auth_key *k)
 	return m.status == ISO_PARSE_OK && auth_key_from_msg(&m, k);
 }
 
-struct reversal *
-reversal_queue_add(struct reversal_queue *q, const uint8_t *msg, uint16_t len,
+struct owed_msg *
+owed_queue_add_reversal(struct owed_queue *q, const uint8_t *msg, uint16_t len,
 		   uint8_t enc, uint64_t now_ns)
 {
 	static const uint8_t copy_before[] = { 2, 3, 4 };
-	struct reversal *r = slot(q);
+	struct owed_msg *r = slot(q);
 	struct iso_msg m;
 	struct iso_builder b;
 	char f7[64], f11[16], f90[64];
@@ -114,11 +114,24 @@ reversal_queue_add(struct reversal_queue *q, const uint8_t *msg, uint16_t len,
 	return r;
 }
 
-struct reversal *
-reversal_queue_restore(struct reversal_queue *q, const uint8_t *msg, uint16_t len,
+struct owed_msg *
+owed_queue_add(struct owed_queue *q, const uint8_t *msg, uint16_t len, uint8_t enc,
+	       uint64_t now_ns)
+{
+	struct owed_msg *r = owed_queue_restore(q, msg, len, enc, now_ns);
+
+	if (r) {
+		r->sends = 0;
+		r->msg[3] = msg[3];     /* first send: as built */
+	}
+	return r;
+}
+
+struct owed_msg *
+owed_queue_restore(struct owed_queue *q, const uint8_t *msg, uint16_t len,
 		       uint8_t enc, uint64_t now_ns)
 {
-	struct reversal *r = slot(q);
+	struct owed_msg *r = slot(q);
 	struct iso_msg m;
 
 	if (r == NULL || len > sizeof(r->msg))
@@ -139,8 +152,8 @@ reversal_queue_restore(struct reversal_queue *q, const uint8_t *msg, uint16_t le
 	return r;
 }
 
-struct reversal *
-reversal_queue_due(struct reversal_queue *q, uint64_t now_ns, uint64_t durable_seq)
+struct owed_msg *
+owed_queue_due(struct owed_queue *q, uint64_t now_ns, uint64_t durable_seq)
 {
 	if (q->n == 0)
 		return NULL;
@@ -151,7 +164,7 @@ reversal_queue_due(struct reversal_queue *q, uint64_t now_ns, uint64_t durable_s
 }
 
 void
-reversal_queue_sent(struct reversal_queue *q, struct reversal *r, uint64_t now_ns)
+owed_queue_sent(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns)
 {
 	r->sends++;
 	r->msg[3] = '1';          /* MTI 0400 -> 0401 for every repeat */
@@ -159,13 +172,13 @@ reversal_queue_sent(struct reversal_queue *q, struct reversal *r, uint64_t now_n
 }
 
 bool
-reversal_queue_ack(struct reversal_queue *q, const struct auth_key *key,
+owed_queue_ack(struct owed_queue *q, const struct auth_key *key,
 		   struct auth_key *orig)
 {
 	if (q->n == 0)
 		return false;
 	for (uint32_t i = 0; i < q->cap; i++) {
-		struct reversal *r = &q->r[i];
+		struct owed_msg *r = &q->r[i];
 
 		if (r->used && auth_key_equal(&r->key, key)) {
 			*orig = r->orig;
@@ -178,7 +191,7 @@ reversal_queue_ack(struct reversal_queue *q, const struct auth_key *key,
 }
 
 uint32_t
-reversal_queue_count(const struct reversal_queue *q)
+owed_queue_count(const struct owed_queue *q)
 {
 	return q->n;
 }
