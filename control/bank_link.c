@@ -47,6 +47,13 @@ link_down(struct bank_link *l, uint64_t now_ns)
 }
 
 void
+bank_link_close(struct bank_link *l, uint64_t now_ns)
+{
+	link_down(l, now_ns);
+	l->echo_sent_ns = 0;
+}
+
+void
 bank_link_service(struct bank_link *l, uint64_t now_ns)
 {
 	int one = 1, err = 0;
@@ -71,6 +78,8 @@ bank_link_service(struct bank_link *l, uint64_t now_ns)
 		if (connect(l->fd, (const struct sockaddr *)&l->addr, sizeof(l->addr)) == 0 ||
 		    errno == EISCONN) {
 			l->state = BANK_LINK_UP;
+			l->last_rx_ns = now_ns;
+			l->echo_sent_ns = 0;
 			l->connects++;
 			l->backoff_ms = BANK_LINK_BACKOFF_MIN_MS;
 		} else if (errno != EALREADY && errno != EINPROGRESS) {
@@ -136,6 +145,8 @@ bank_link_read(struct bank_link *l, uint64_t now_ns, bank_link_msg_fn fn,
 		if (n < 0)
 			return true;
 		l->rlen += (uint32_t)n;
+		l->last_rx_ns = now_ns;
+		l->echo_sent_ns = 0;
 
 		uint32_t off = 0;
 

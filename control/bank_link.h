@@ -32,6 +32,8 @@ struct bank_link {
 	uint32_t rlen, wlen, woff;
 	uint8_t *rbuf, *wbuf;
 	uint64_t connects, disconnects, bad_frames;
+	uint64_t last_rx_ns;      /* bytes last read (liveness) */
+	uint64_t echo_sent_ns;    /* keepalive 0800 outstanding since; 0: none */
 };
 
 typedef void (*bank_link_msg_fn)(void *ctx, const uint8_t *msg, uint16_t len);
@@ -48,5 +50,9 @@ bool bank_link_flush(struct bank_link *l, uint64_t now_ns);
  * error, or a length header of 0 or over ISO_MSG_MAX). */
 bool bank_link_read(struct bank_link *l, uint64_t now_ns,
 		    bank_link_msg_fn fn, void *ctx);
+
+/* Give up on the connection (e.g. an unanswered keepalive); reconnects
+ * after the backoff. */
+void bank_link_close(struct bank_link *l, uint64_t now_ns);
 
 #endif /* PAYGATE_BANK_LINK_H */

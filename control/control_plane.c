@@ -753,6 +753,56 @@ timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	give_back(cp, rec);
 }
 
+static int
+build_echo(struct control_plane *cp, uint8_t *msg, size_t cap)
+{
+	struct iso_builder b;
+	char f7[16], f11[16];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(f7, sizeof(f7), "%02u%02u%02u%02u%02u", (unsigned int)(tm.tm_mon + 1) % 100,
+		 (unsigned int)tm.tm_mday % 100, (unsigned int)tm.tm_hour % 100,
+		 (unsigned int)tm.tm_min % 100, (unsigned int)tm.tm_sec % 100);
+	cp->probe_stan = cp->probe_stan % 999999 + 1;
+	snprintf(f11, sizeof(f11), "%06u", cp->probe_stan % 1000000);
+	iso_build_begin(&b, msg, cap, (enum iso_bitmap_enc)cp->cfg.bank_enc, 800, true);
+	iso_build_field(&b, 7, f7, 10);
+	iso_build_field(&b, 11, f11, 6);
+	iso_build_field(&b, 70, "301", 3);
+	return iso_build_end(&b);
+}
+
+/* A link that has been silent for keepalive_ms gets an 0800; one that
+ * leaves it unanswered for a request timeout is closed and reconnected. */
+static void
+keepalive(struct control_plane *cp, uint64_t now)
+{
+	uint64_t ka = (uint64_t)cp->cfg.keepalive_ms * 1000000ull;
+
+	if (ka == 0)
+		return;
+	for (unsigned int i = 0; i < cp->n_links; i++) {
+		struct bank_link *l = &cp->links[i];
+		uint8_t msg[64];
+		int n;
+
+		if (l->state != BANK_LINK_UP)
+			continue;
+		if (l->echo_sent_ns && now - l->echo_sent_ns > cp->timeout_ns) {
+			cp->c.keepalive_failed++;
+			bank_link_close(l, now);
+			breaker_failure(&cp->breaker, now);
+		} else if (!l->echo_sent_ns && now - l->last_rx_ns > ka &&
+			   (n = build_echo(cp, msg, sizeof(msg))) > 0 &&
+			   bank_link_send(l, msg, (uint16_t)n)) {
+			l->echo_sent_ns = now;
+			cp->c.keepalive_sent++;
+		}
+	}
+}
+
 /* Half-open: one 0800 echo at a time decides whether the bank is back;
  * an echo unanswered within the request timeout counts as a failure. */
 static unsigned int
@@ -767,22 +817,7 @@ breaker_service(struct control_plane *cp, uint64_t now)
 		breaker_failure(&cp->breaker, now);
 	} else if (s == BREAKER_HALF_OPEN && cp->probe_sent_ns == 0) {
 		uint8_t msg[64];
-		struct iso_builder b;
-		char f7[16], f11[16];
-		time_t t = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		snprintf(f7, sizeof(f7), "%02u%02u%02u%02u%02u", (unsigned int)(tm.tm_mon + 1) % 100,
-			 (unsigned int)tm.tm_mday % 100, (unsigned int)tm.tm_hour % 100,
-			 (unsigned int)tm.tm_min % 100, (unsigned int)tm.tm_sec % 100);
-		cp->probe_stan = cp->probe_stan % 999999 + 1;
-		snprintf(f11, sizeof(f11), "%06u", cp->probe_stan % 1000000);
-		iso_build_begin(&b, msg, sizeof(msg), (enum iso_bitmap_enc)cp->cfg.bank_enc, 800, true);
-		iso_build_field(&b, 7, f7, 10);
-		iso_build_field(&b, 11, f11, 6);
-		iso_build_field(&b, 70, "301", 3);
-		int n = iso_build_end(&b);
+		int n = build_echo(cp, msg, sizeof(msg));
 
 		for (unsigned int i = 0; i < cp->n_links && n > 0; i++) {
 			unsigned int li = cp->next_link++ % cp->n_links;
@@ -837,6 +872,7 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 				submit(cp, recs[i], now);
 			work += n;
 		}
+		keepalive(cp, now);
 		work += breaker_service(cp, now);
 		work += release_durable(cp, now);
 		work += send_reversals(cp, now);

@@ -40,6 +40,7 @@ struct control_config {
 	uint32_t reversal_retry_ms;  /* 0401 repeats */
 	uint32_t reversals_max;
 	struct breaker_config breaker;
+	uint32_t keepalive_ms;       /* 0800 on a link silent this long; 0: off */
 	struct standin_config {
 		uint8_t enabled;
 		uint64_t max_amount;      /* per request, minor units */
@@ -74,7 +75,9 @@ struct control_config {
 	_(advices_acked, "0130 received: advice settled")                   \
 	_(breaker_opened, "times the breaker opened")                       \
 	_(echo_sent, "0800 probes sent")                                    \
-	_(echo_answered, "0810 received")
+	_(echo_answered, "0810 received")                                   \
+	_(keepalive_sent, "0800 keepalives on silent links")                \
+	_(keepalive_failed, "links closed: keepalive unanswered")
 
 struct control_counters {
 #define _(name, help) uint64_t name;

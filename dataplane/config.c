@@ -143,6 +143,7 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 
 	cp->reversal_retry_ms = get_u32(&l, "bank", "reversal_retry_ms", 10, 3600000, 0);
 	cp->reversals_max = cp->inflight_max;
+	cp->keepalive_ms = get_u32(&l, "bank", "keepalive_ms", 0, 3600000, 0);
 	cp->standin.enabled = (uint8_t)get_u32(&l, "standin", "enabled", 0, 1, 0);
 	cp->standin.max_amount = get_u32(&l, "standin", "max_amount", 0, UINT32_MAX, 0);
 	cp->standin.card_limit = get_u32(&l, "standin", "card_limit", 0, UINT32_MAX, 0);

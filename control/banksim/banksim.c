@@ -667,6 +667,8 @@ main(int argc, char **argv)
 	fprintf(stderr, "banksim: listening on %s:%u, %u cards, latency %s\n", host,
 		ntohs(sa.sin_port), accounts.n_cards, latency_arg);
 
+	uint64_t persisted_moves = 0, persisted_ns = 0;
+
 	while (!quit) {
 		struct epoll_event evs[64];
 		int timeout_ms = 100;
@@ -731,9 +733,17 @@ main(int argc, char **argv)
 				conn_flush(id);
 		}
 		release_due();
-		if (dump) {
+		/* Balances persisted once a second when they moved, so that a
+		 * crash of either side leaves books to compare with. */
+		uint64_t moves = 0, tnow = now_ns();
+
+		for (uint32_t i = 0; i < accounts.n_cards; i++)
+			moves += accounts.cards[i].approved_count + accounts.cards[i].reversed_count;
+		if (dump || (moves != persisted_moves && tnow - persisted_ns > 1000000000ull)) {
 			dump = 0;
 			write_balances();
+			persisted_moves = moves;
+			persisted_ns = tnow;
 		}
 	}
 	write_balances();

@@ -30,6 +30,7 @@ bitmap = binary
 timeout_ms = ${PG_BANK_TIMEOUT_MS:-2000}
 inflight_max = 4096
 reversal_retry_ms = ${PG_REVERSAL_RETRY_MS:-1000}
+keepalive_ms = ${PG_KEEPALIVE_MS:-5000}
 breaker_window_ms = 1000
 breaker_min_requests = ${PG_BREAKER_MIN:-20}
 breaker_failure_pct = ${PG_BREAKER_PCT:-50}

@@ -25,7 +25,7 @@ stat() { ctl --json show stats | python3 -c "import json,sys; d = json.load(sys.
 
 pg_start_banksim --latency fixed:200 --seed 6 --ctl "$PG_TMP/bank.ctl"
 pg_wait_file "$PG_TMP/bank.ctl"
-PG_BANK_TIMEOUT_MS=300 PG_SLOTS=64 PG_IDEM_PER_SLOT=8192 PG_WORKER_SLEEP_US=5 \
+PG_KEEPALIVE_MS=500 PG_BANK_TIMEOUT_MS=300 PG_SLOTS=64 PG_IDEM_PER_SLOT=8192 PG_WORKER_SLEEP_US=5 \
 	pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
 pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/memif.sock"
@@ -73,7 +73,7 @@ pg_stop banksim 10
 g=$PG_TMP/gateway.json
 p=$PG_TMP/pktgen.json
 b=$PG_TMP/balances.csv
-echo "control: $(pg_json "$g" '{k: d["control"][k] for k in ("timeouts","breaker_opened","breaker_rejected","echo_sent","echo_answered","reversals_queued","reversals_sent","reversals_acked","late_answers")}')"
+echo "control: $(pg_json "$g" '{k: d["control"][k] for k in ("timeouts","breaker_opened","breaker_rejected","echo_sent","echo_answered","keepalive_sent","keepalive_failed","reversals_queued","reversals_sent","reversals_acked","late_answers")}')"
 echo "workers: breaker_91 $(pg_json "$g" 'd["total"]["breaker_91"]')"
 echo "pktgen: $(pg_json "$p" '{k: d[k] for k in ("sent","received","lost","duplicates","approved_count","codes")}')"
 echo "bank: $(tail -n 1 "$b")"
@@ -83,6 +83,8 @@ pg_check "breaker opened" test "$(pg_json "$g" 'd["control"]["breaker_opened"]')
 pg_check "... within timeout + window (< 1300 ms) of the stall" test "${opened:-99999}" -lt 1300
 pg_check "while open, requests answered 91 at once by the workers" test "$((f1 - f0))" -gt 500
 pg_check "while open, no more timeouts" test "$((to1 - to0))" -eq 0
+pg_check "keepalives found the silent links and reopened them" \
+	test "$(pg_json "$g" 'd["control"]["keepalive_failed"] > 0 and d["control"]["keepalive_sent"] > 0')" = True
 pg_check "probes closed it once the bank answered" \
 	grep -q "breaker half-open -> closed" "$PG_TMP/gateway.log"
 pg_check "approvals resumed" test "$((a1 - a0))" -gt 500

@@ -333,7 +333,7 @@ test_config(void **state)
 		"mbufs = 2048\nring_size = 1024\n"
 		"[bank]\nhost = 127.0.0.1\nport = 9000\nconnections = 2\nbitmap = binary\n"
 		"timeout_ms = 100\ninflight_max = 512\nreversal_retry_ms = 500\n"
-		"breaker_window_ms = 1000\nbreaker_min_requests = 20\nbreaker_failure_pct = 50\n"
+		"keepalive_ms = 2000\nbreaker_window_ms = 1000\nbreaker_min_requests = 20\nbreaker_failure_pct = 50\n"
 		"breaker_consecutive = 5\nbreaker_open_ms = 1000\nbreaker_probes = 3\n"
 		"[standin]\nenabled = 1\nmax_amount = 100\ncard_limit = 200\nmerchant_limit = 300\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
