@@ -33,13 +33,24 @@
 #define CONTROL_BURST 32
 #define CONTROL_LINKS_MAX 64
 
+/* One issuer: its connections, its breaker, its answer latency. */
+struct bank {
+	struct control_plane *cp;
+	uint8_t index;
+	struct bank_link links[CONTROL_LINKS_MAX];
+	unsigned int n_links, next_link;
+	struct bank_breaker breaker;
+	uint64_t probe_sent_ns;            /* 0: no probe outstanding */
+	uint64_t opened;
+	struct latency_hist latency;       /* request written -> answer read */
+};
+
 struct control_plane {
 	struct control_config cfg;
 	struct handoff_channel *channels;
 	unsigned int n_workers;
-	struct bank_link links[CONTROL_LINKS_MAX];
-	unsigned int n_links;
-	unsigned int next_link;
+	struct bank banks[BANKS_MAX];
+	unsigned int n_banks;
 	struct bank_pending *pending;
 	uint64_t timeout_ns;
 	/* Results waiting for room in their worker's ring; bounded by the
@@ -52,11 +63,8 @@ struct control_plane {
 	uint32_t wait_head, wait_n, wait_cap;
 	struct journal *journal;
 	struct owed_queue *reversals;
-	struct bank_breaker breaker;
-	uint32_t bank_state;           /* published breaker state */
-	uint64_t probe_sent_ns;        /* 0: no probe outstanding */
+	uint32_t bank_state[BANKS_MAX];    /* published breaker states */
 	uint32_t probe_stan;
-	struct latency_hist bank_latency;  /* request written -> answer read */
 	struct owed_queue *advices;        /* 0120 of stand-in approvals */
 	struct standin_total *stip_cards, *stip_merchants;
 	bool stip_used;
@@ -109,19 +117,29 @@ control_plane_create(const struct control_config *cfg,
 	cp->channels = channels;
 	cp->n_workers = n_workers;
 	cp->timeout_ns = (uint64_t)cfg->bank_timeout_ms * 1000000ull;
-	cp->n_links = cfg->bank_connections < CONTROL_LINKS_MAX ?
-		      cfg->bank_connections : CONTROL_LINKS_MAX;
-	snprintf(port, sizeof(port), "%u", cfg->bank_port);
-	if (getaddrinfo(cfg->bank_host, port, &hints, &ai) != 0 || ai == NULL) {
-		fprintf(stderr, "control: cannot resolve bank host '%s'\n", cfg->bank_host);
-		free(cp);
-		return NULL;
-	}
-	for (unsigned int i = 0; i < cp->n_links; i++)
-		if (bank_link_init(&cp->links[i], (struct sockaddr_in *)ai->ai_addr) != 0)
+	cp->n_banks = cfg->n_banks ? cfg->n_banks : 1;
+	for (unsigned int bi = 0; bi < cp->n_banks; bi++) {
+		const struct bank_endpoint *ep = &cfg->banks[bi];
+		struct bank *b = &cp->banks[bi];
+
+		b->cp = cp;
+		b->index = (uint8_t)bi;
+		b->n_links = ep->connections < CONTROL_LINKS_MAX ? ep->connections :
+			     CONTROL_LINKS_MAX;
+		breaker_init(&b->breaker, &cfg->breaker, now_ns());
+		snprintf(port, sizeof(port), "%u", ep->port);
+		if (getaddrinfo(ep->host, port, &hints, &ai) != 0 || ai == NULL) {
+			fprintf(stderr, "control: cannot resolve bank %s host '%s'\n", ep->name,
+				ep->host);
+			ai = NULL;
 			goto fail;
-	freeaddrinfo(ai);
-	ai = NULL;
+		}
+		for (unsigned int i = 0; i < b->n_links; i++)
+			if (bank_link_init(&b->links[i], (struct sockaddr_in *)ai->ai_addr) != 0)
+				goto fail;
+		freeaddrinfo(ai);
+		ai = NULL;
+	}
 	cp->pending = bank_pending_create(cfg->inflight_max);
 	cp->backlog_cap = cfg->inflight_max + 1024 * n_workers + CONTROL_BURST;
 	cp->backlog = calloc(cp->backlog_cap, sizeof(*cp->backlog));
@@ -132,7 +150,6 @@ control_plane_create(const struct control_config *cfg,
 	if (cp->pending == NULL || cp->backlog == NULL || cp->wait == NULL ||
 	    cp->reversals == NULL)
 		goto fail;
-	breaker_init(&cp->breaker, &cfg->breaker, now_ns());
 	cp->advices = owed_queue_create(cfg->reversals_max ? cfg->reversals_max : 1024,
 		(uint64_t)(cfg->reversal_retry_ms ? cfg->reversal_retry_ms : 1000) * 1000000ull);
 	cp->stip_cards = calloc(STIP_TABLE, sizeof(*cp->stip_cards));
@@ -152,8 +169,9 @@ control_plane_destroy(struct control_plane *cp)
 {
 	if (cp == NULL)
 		return;
-	for (unsigned int i = 0; i < cp->n_links; i++)
-		bank_link_fini(&cp->links[i]);
+	for (unsigned int bi = 0; bi < cp->n_banks; bi++)
+		for (unsigned int i = 0; i < cp->banks[bi].n_links; i++)
+			bank_link_fini(&cp->banks[bi].links[i]);
 	bank_pending_destroy(cp->pending);
 	owed_queue_destroy(cp->reversals);
 	owed_queue_destroy(cp->advices);
@@ -164,28 +182,40 @@ control_plane_destroy(struct control_plane *cp)
 	free(cp);
 }
 
-void
-control_plane_bank_info(const struct control_plane *cp, struct bank_info *out)
+unsigned int
+control_plane_bank_count(const struct control_plane *cp)
 {
+	return cp->n_banks;
+}
+
+void
+control_plane_bank_info(const struct control_plane *cp, unsigned int bank,
+			struct bank_info *out)
+{
+	const struct bank *b = &cp->banks[bank < cp->n_banks ? bank : 0];
+	const struct bank_endpoint *ep = &cp->cfg.banks[b->index];
+
 	memset(out, 0, sizeof(*out));
-	snprintf(out->host, sizeof(out->host), "%s", cp->cfg.bank_host);
-	out->port = cp->cfg.bank_port;
-	out->breaker = (uint8_t)__atomic_load_n(&cp->bank_state, __ATOMIC_RELAXED);
-	out->breaker_opened = cp->c.breaker_opened;
-	out->links = cp->n_links;
-	for (unsigned int i = 0; i < cp->n_links; i++) {
-		out->links_up += cp->links[i].state == BANK_LINK_UP;
-		out->disconnects += cp->links[i].disconnects;
+	snprintf(out->name, sizeof(out->name), "%s", ep->name);
+	snprintf(out->host, sizeof(out->host), "%s", ep->host);
+	out->port = ep->port;
+	out->breaker = (uint8_t)__atomic_load_n(&cp->bank_state[b->index], __ATOMIC_RELAXED);
+	out->breaker_opened = b->opened;
+	out->links = b->n_links;
+	for (unsigned int i = 0; i < b->n_links; i++) {
+		out->links_up += b->links[i].state == BANK_LINK_UP;
+		out->disconnects += b->links[i].disconnects;
 	}
+	/* Shared by all banks: the gateway's totals. */
 	out->in_flight = bank_pending_count(cp->pending);
 	out->waiting_durable = cp->wait_n;
 	out->reversals_open = owed_queue_count(cp->reversals);
 	out->advices_open = owed_queue_count(cp->advices);
-	out->answered = cp->bank_latency.count;
-	out->p50_us = (double)hist_quantile(&cp->bank_latency, 0.5) / 1e3;
-	out->p99_us = (double)hist_quantile(&cp->bank_latency, 0.99) / 1e3;
-	out->p999_us = (double)hist_quantile(&cp->bank_latency, 0.999) / 1e3;
-	out->max_us = (double)cp->bank_latency.max / 1e3;
+	out->answered = b->latency.count;
+	out->p50_us = (double)hist_quantile(&b->latency, 0.5) / 1e3;
+	out->p99_us = (double)hist_quantile(&b->latency, 0.99) / 1e3;
+	out->p999_us = (double)hist_quantile(&b->latency, 0.999) / 1e3;
+	out->max_us = (double)b->latency.max / 1e3;
 	out->timeouts = cp->c.timeouts;
 	out->unavailable = cp->c.unavailable;
 	out->garbage = cp->c.bank_garbage;
@@ -195,7 +225,7 @@ control_plane_bank_info(const struct control_plane *cp, struct bank_info *out)
 const uint32_t *
 control_plane_bank_state(const struct control_plane *cp)
 {
-	return &cp->bank_state;
+	return cp->bank_state;
 }
 
 void
@@ -208,10 +238,11 @@ control_plane_counters(const struct control_plane *cp,
 	}
 	*out = cp->c;
 	out->connects = out->disconnects = 0;
-	for (unsigned int i = 0; i < cp->n_links; i++) {
-		out->connects += cp->links[i].connects;
-		out->disconnects += cp->links[i].disconnects;
-	}
+	for (unsigned int bi = 0; bi < cp->n_banks; bi++)
+		for (unsigned int i = 0; i < cp->banks[bi].n_links; i++) {
+			out->connects += cp->banks[bi].links[i].connects;
+			out->disconnects += cp->banks[bi].links[i].disconnects;
+		}
 }
 
 static void
@@ -469,21 +500,23 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	const uint8_t *msg;
 	int len = bank_bytes(cp, rec, scratch, &msg);
 
+	struct bank *b = &cp->banks[rec->bank < cp->n_banks ? rec->bank : 0];
+
 	if (len <= 0)
 		return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
-	for (unsigned int tries = 0; tries < cp->n_links; tries++) {
-		unsigned int li = cp->next_link++ % cp->n_links;
+	for (unsigned int tries = 0; tries < b->n_links; tries++) {
+		unsigned int li = b->next_link++ % b->n_links;
 
-		if (cp->links[li].state != BANK_LINK_UP)
+		if (b->links[li].state != BANK_LINK_UP)
 			continue;
 		int r = bank_pending_insert(cp->pending, rec, now + cp->timeout_ns,
-					    (uint16_t)li);
+					    (uint16_t)(b->index * CONTROL_LINKS_MAX + li));
 
 		if (r == -2) /* workers absorb duplicates; this is a bug upstream */
 			return fail_request(cp, rec, AUTH_OUTCOME_ERROR);
 		if (r != 0)
 			return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
-		if (bank_link_send(&cp->links[li], msg, (uint16_t)len)) {
+		if (bank_link_send(&b->links[li], msg, (uint16_t)len)) {
 			cp->c.bank_tx++;
 			rec->bank_sent_ns = now;
 			return;
@@ -492,7 +525,7 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	}
 	/* Journalled as handed to the bank but never sent: say so, so that
 	 * recovery does not reverse what the bank never saw. */
-	breaker_failure(&cp->breaker, now);
+	breaker_failure(&b->breaker, now);
 	if (cp->cfg.standin.enabled)
 		return stand_in(cp, rec, now);
 	rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
@@ -510,7 +543,7 @@ submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 
 	cp->c.handoff_rx++;
 	/* Handed off before the workers saw the breaker open. */
-	if (cp->breaker.state != BREAKER_CLOSED) {
+	if (cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].breaker.state != BREAKER_CLOSED) {
 		if (cp->cfg.standin.enabled)
 			return stand_in(cp, rec, now);
 		cp->c.breaker_rejected++;
@@ -553,21 +586,38 @@ release_durable(struct control_plane *cp, uint64_t now)
 	return n;
 }
 
+/* The bank a reversal or advice goes to: its card's issuer. */
+static struct bank *
+owed_bank(struct control_plane *cp, const struct owed_msg *r)
+{
+	struct iso_msg m;
+	uint8_t bi = 0;
+
+	iso_parse(&m, r->msg, r->len, (enum iso_bitmap_enc)r->enc);
+	if (iso_has(&m, 2))
+		bi = bin_route(&cp->cfg.routes, iso_field_ptr(&m, 2), iso_field_len(&m, 2));
+	return &cp->banks[bi < cp->n_banks ? bi : 0];
+}
+
 static unsigned int
-send_owed(struct control_plane *cp, struct owed_queue *q, uint64_t *counter, uint64_t now)
+send_owed(struct control_plane *cp, struct owed_queue *q, uint64_t *counter, uint64_t now,
+	  bool advices)
 {
 	struct owed_msg *r;
 	unsigned int n = 0;
 	uint64_t d = durable(cp);
 
 	while ((r = owed_queue_due(q, now, d)) != NULL) {
+		struct bank *b = owed_bank(cp, r);
 		bool sent = false;
 
-		for (unsigned int tries = 0; tries < cp->n_links && !sent; tries++) {
-			unsigned int li = cp->next_link++ % cp->n_links;
+		/* Advices only to a bank that answers again. */
+		for (unsigned int tries = 0; tries < b->n_links && !sent &&
+		     (!advices || b->breaker.state == BREAKER_CLOSED); tries++) {
+			unsigned int li = b->next_link++ % b->n_links;
 
-			if (cp->links[li].state == BANK_LINK_UP)
-				sent = bank_link_send(&cp->links[li], r->msg, r->len);
+			if (b->links[li].state == BANK_LINK_UP)
+				sent = bank_link_send(&b->links[li], r->msg, r->len);
 		}
 		/* Sent or not, try again after the interval. */
 		owed_queue_sent(q, r, now);
@@ -582,12 +632,11 @@ send_owed(struct control_plane *cp, struct owed_queue *q, uint64_t *counter, uin
 static unsigned int
 send_reversals(struct control_plane *cp, uint64_t now)
 {
-	unsigned int n = send_owed(cp, cp->reversals, &cp->c.reversals_sent, now);
+	unsigned int n = send_owed(cp, cp->reversals, &cp->c.reversals_sent, now, false);
 
-	/* Advices only to a bank that answers again; stand-in totals start
-	 * afresh once every advice is settled. */
-	if (cp->breaker.state == BREAKER_CLOSED) {
-		n += send_owed(cp, cp->advices, &cp->c.advices_sent, now);
+	/* Stand-in totals start afresh once every advice is settled. */
+	n += send_owed(cp, cp->advices, &cp->c.advices_sent, now, true);
+	{
 		if (cp->stip_used && owed_queue_count(cp->advices) == 0) {
 			memset(cp->stip_cards, 0, STIP_TABLE * sizeof(*cp->stip_cards));
 			memset(cp->stip_merchants, 0, STIP_TABLE * sizeof(*cp->stip_merchants));
@@ -648,7 +697,8 @@ control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
 static void
 on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 {
-	struct control_plane *cp = ctx;
+	struct bank *b = ctx;
+	struct control_plane *cp = b->cp;
 	struct iso_msg m;
 	struct auth_key key;
 	struct auth_request *rec;
@@ -657,13 +707,13 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 	iso_parse(&m, buf, len, (enum iso_bitmap_enc)cp->cfg.bank_enc);
 	if (m.status == ISO_PARSE_OK && m.mti == 810) {
 		cp->c.echo_answered++;
-		cp->probe_sent_ns = 0;
-		breaker_success(&cp->breaker, now_ns());
+		b->probe_sent_ns = 0;
+		breaker_success(&b->breaker, now_ns());
 		return;
 	}
 	if (m.status != ISO_PARSE_OK || !auth_key_from_msg(&m, &key)) {
 		cp->c.bank_garbage++;
-		breaker_failure(&cp->breaker, now_ns());
+		breaker_failure(&b->breaker, now_ns());
 		return;
 	}
 	if (m.mti == 410 || m.mti == 130) {
@@ -677,7 +727,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 				cp->c.advices_acked++;
 			journal_rec(cp, rev ? JOURNAL_REVERSAL_ACK : JOURNAL_ADVICE_ACK, &key,
 				    NULL, NULL, 0);
-			breaker_success(&cp->breaker, now_ns());
+			breaker_success(&b->breaker, now_ns());
 			return;
 		}
 	}
@@ -692,9 +742,9 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 	cp->c.bank_matched++;
 	uint64_t t = now_ns();
 
-	breaker_success(&cp->breaker, t);
+	breaker_success(&b->breaker, t);
 	if (rec->bank_sent_ns && t > rec->bank_sent_ns)
-		hist_record(&cp->bank_latency, t - rec->bank_sent_ns);
+		hist_record(&b->latency, t - rec->bank_sent_ns);
 	if (!iso_has(&m, 39) || iso_field_len(&m, 39) != 2 || !iso_field_valid(&m, 39) ||
 	    iso_field_ptr(&m, 39)[0] < '0' || iso_field_ptr(&m, 39)[0] > '9' ||
 	    iso_field_ptr(&m, 39)[1] < '0' || iso_field_ptr(&m, 39)[1] > '9') {
@@ -744,7 +794,7 @@ timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	int n;
 
 	cp->c.timeouts++;
-	breaker_failure(&cp->breaker, now);
+	breaker_failure(&cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].breaker, now);
 	rec->outcome = AUTH_OUTCOME_TIMEOUT;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	n = bank_bytes(cp, rec, scratch, &msg);
@@ -783,8 +833,13 @@ keepalive(struct control_plane *cp, uint64_t now)
 
 	if (ka == 0)
 		return;
-	for (unsigned int i = 0; i < cp->n_links; i++) {
-		struct bank_link *l = &cp->links[i];
+	for (unsigned int x = 0; x < cp->n_banks * CONTROL_LINKS_MAX; x++) {
+		struct bank *bk = &cp->banks[x / CONTROL_LINKS_MAX];
+		unsigned int i = x % CONTROL_LINKS_MAX;
+
+		if (x / CONTROL_LINKS_MAX >= cp->n_banks || i >= bk->n_links)
+			continue;
+		struct bank_link *l = &bk->links[i];
 		uint8_t msg[64];
 		int n;
 
@@ -793,7 +848,7 @@ keepalive(struct control_plane *cp, uint64_t now)
 		if (l->echo_sent_ns && now - l->echo_sent_ns > cp->timeout_ns) {
 			cp->c.keepalive_failed++;
 			bank_link_close(l, now);
-			breaker_failure(&cp->breaker, now);
+			breaker_failure(&bk->breaker, now);
 		} else if (!l->echo_sent_ns && now - l->last_rx_ns > ka &&
 			   (n = build_echo(cp, msg, sizeof(msg))) > 0 &&
 			   bank_link_send(l, msg, (uint16_t)n)) {
@@ -806,40 +861,42 @@ keepalive(struct control_plane *cp, uint64_t now)
 /* Half-open: one 0800 echo at a time decides whether the bank is back;
  * an echo unanswered within the request timeout counts as a failure. */
 static unsigned int
-breaker_service(struct control_plane *cp, uint64_t now)
+breaker_service(struct control_plane *cp, struct bank *b, uint64_t now)
 {
-	enum breaker_state s = breaker_tick(&cp->breaker, now);
+	enum breaker_state s = breaker_tick(&b->breaker, now);
 	unsigned int work = 0;
 
-	if (s == BREAKER_HALF_OPEN && cp->probe_sent_ns &&
-	    now - cp->probe_sent_ns > cp->timeout_ns) {
-		cp->probe_sent_ns = 0;
-		breaker_failure(&cp->breaker, now);
-	} else if (s == BREAKER_HALF_OPEN && cp->probe_sent_ns == 0) {
+	if (s == BREAKER_HALF_OPEN && b->probe_sent_ns &&
+	    now - b->probe_sent_ns > cp->timeout_ns) {
+		b->probe_sent_ns = 0;
+		breaker_failure(&b->breaker, now);
+	} else if (s == BREAKER_HALF_OPEN && b->probe_sent_ns == 0) {
 		uint8_t msg[64];
 		int n = build_echo(cp, msg, sizeof(msg));
 
-		for (unsigned int i = 0; i < cp->n_links && n > 0; i++) {
-			unsigned int li = cp->next_link++ % cp->n_links;
+		for (unsigned int i = 0; i < b->n_links && n > 0; i++) {
+			unsigned int li = b->next_link++ % b->n_links;
 
-			if (cp->links[li].state == BANK_LINK_UP &&
-			    bank_link_send(&cp->links[li], msg, (uint16_t)n)) {
-				cp->probe_sent_ns = now;
+			if (b->links[li].state == BANK_LINK_UP &&
+			    bank_link_send(&b->links[li], msg, (uint16_t)n)) {
+				b->probe_sent_ns = now;
 				cp->c.echo_sent++;
 				work++;
 				break;
 			}
 		}
 	}
-	s = cp->breaker.state;
-	if (s != cp->bank_state) {
-		if (s == BREAKER_OPEN)
+	s = b->breaker.state;
+	if (s != cp->bank_state[b->index]) {
+		if (s == BREAKER_OPEN) {
 			cp->c.breaker_opened++;
+			b->opened++;
+		}
 		if (s != BREAKER_HALF_OPEN)
-			cp->probe_sent_ns = 0;
-		fprintf(stderr, "control: bank breaker %s -> %s\n", breaker_state_name[cp->bank_state],
-			breaker_state_name[s]);
-		__atomic_store_n(&cp->bank_state, (uint32_t)s, __ATOMIC_RELEASE);
+			b->probe_sent_ns = 0;
+		fprintf(stderr, "control: bank %s breaker %s -> %s\n", cp->cfg.banks[b->index].name,
+			breaker_state_name[cp->bank_state[b->index]], breaker_state_name[s]);
+		__atomic_store_n(&cp->bank_state[b->index], (uint32_t)s, __ATOMIC_RELEASE);
 	}
 	return work;
 }
@@ -860,8 +917,9 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 		unsigned int work = 0;
 		struct auth_request *rec;
 
-		for (unsigned int i = 0; i < cp->n_links; i++)
-			bank_link_service(&cp->links[i], now);
+		for (unsigned int bi = 0; bi < cp->n_banks; bi++)
+			for (unsigned int i = 0; i < cp->banks[bi].n_links; i++)
+				bank_link_service(&cp->banks[bi].links[i], now);
 		if (cp->backlog_n)
 			work += retry_backlog(cp);
 		for (unsigned int w = 0; w < cp->n_workers; w++) {
@@ -873,15 +931,20 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 			work += n;
 		}
 		keepalive(cp, now);
-		work += breaker_service(cp, now);
+		for (unsigned int bi = 0; bi < cp->n_banks; bi++)
+			work += breaker_service(cp, &cp->banks[bi], now);
 		work += release_durable(cp, now);
 		work += send_reversals(cp, now);
-		for (unsigned int i = 0; i < cp->n_links; i++) {
-			uint64_t before = cp->c.bank_rx;
+		for (unsigned int bi = 0; bi < cp->n_banks; bi++) {
+			struct bank *b = &cp->banks[bi];
 
-			bank_link_read(&cp->links[i], now, on_bank_message, cp);
-			work += (unsigned int)(cp->c.bank_rx - before);
-			bank_link_flush(&cp->links[i], now);
+			for (unsigned int i = 0; i < b->n_links; i++) {
+				uint64_t before = cp->c.bank_rx;
+
+				bank_link_read(&b->links[i], now, on_bank_message, b);
+				work += (unsigned int)(cp->c.bank_rx - before);
+				bank_link_flush(&b->links[i], now);
+			}
 		}
 		while ((rec = bank_pending_expire(cp->pending, now)) != NULL) {
 			timed_out(cp, rec, now);

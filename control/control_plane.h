@@ -26,13 +26,21 @@
 #include <stdint.h>
 
 #include "bank_breaker.h"
+#include "bin_route.h"
 #include "handoff.h"
 #include "journal.h"
 
+struct bank_endpoint {
+	char name[32];               /* "default" for [bank], else [bank.NAME] */
+	char host[64];               /* IPv4 literal or name */
+	uint16_t port;
+	uint16_t connections;        /* pipelined TCP connections */
+};
+
 struct control_config {
-	char bank_host[64];          /* IPv4 literal or name */
-	uint16_t bank_port;
-	uint16_t bank_connections;   /* pipelined TCP connections */
+	uint8_t n_banks;             /* bank 0 is the default route */
+	struct bank_endpoint banks[BANKS_MAX];
+	struct bin_routes routes;    /* BIN ranges -> bank index */
 	uint8_t bank_enc;            /* enum iso_bitmap_enc on the bank link */
 	uint32_t bank_timeout_ms;    /* per request; then 91 */
 	uint32_t inflight_max;       /* requests at the bank at once */
@@ -115,6 +123,7 @@ void control_plane_destroy(struct control_plane *cp);
  * values are the control thread's, copied without a lock (counters and
  * histogram buckets only grow; a quantile may be one request stale). */
 struct bank_info {
+	char name[32];
 	char host[64];
 	uint16_t port;
 	uint8_t breaker;              /* enum breaker_state */
@@ -125,10 +134,13 @@ struct bank_info {
 	double p50_us, p99_us, p999_us, max_us;
 	uint64_t timeouts, unavailable, garbage, unmatched, disconnects;
 };
-void control_plane_bank_info(const struct control_plane *cp, struct bank_info *out);
+unsigned int control_plane_bank_count(const struct control_plane *cp);
+void control_plane_bank_info(const struct control_plane *cp, unsigned int bank,
+			     struct bank_info *out);
 
-/* The bank's breaker state (enum breaker_state), for the workers: one
- * word, stored with release by the control thread, read once per loop. */
+/* Each bank's breaker state (enum breaker_state), indexed like
+ * cfg->banks, for the workers: one word per bank, stored with release by
+ * the control thread, read once per loop. */
 const uint32_t *control_plane_bank_state(const struct control_plane *cp);
 
 #endif /* PAYGATE_CONTROL_PLANE_H */

@@ -188,33 +188,46 @@ show_stats(struct ctl_context *ctx, FILE *out, bool json)
 static void
 show_banks(struct ctl_context *ctx, FILE *out, bool json)
 {
+	unsigned int n = control_plane_bank_count(ctx->cp);
 	struct bank_info b;
 
-	control_plane_bank_info(ctx->cp, &b);
-	if (json) {
-		fprintf(out, "{\"banks\": [{\"name\": \"default\", \"host\": \"%s\", \"port\": %u, "
-			"\"breaker\": \"%s\", \"breaker_opened\": %" PRIu64 ", \"links\": %u, "
-			"\"links_up\": %u, \"in_flight\": %u, \"waiting_durable\": %u, "
-			"\"reversals_open\": %u, \"advices_open\": %u, \"answered\": %" PRIu64 ", \"latency_us\": "
-			"{\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}, "
-			"\"errors\": {\"timeouts\": %" PRIu64 ", \"unavailable\": %" PRIu64
-			", \"garbage\": %" PRIu64 ", \"unmatched\": %" PRIu64 ", \"disconnects\": %"
-			PRIu64 "}}]}\n", b.host, b.port, breaker_state_name[b.breaker], b.breaker_opened,
-			b.links, b.links_up, b.in_flight, b.waiting_durable, b.reversals_open,
-			b.advices_open, b.answered, b.p50_us, b.p99_us, b.p999_us, b.max_us, b.timeouts,
-			b.unavailable, b.garbage, b.unmatched, b.disconnects);
-		return;
-	}
-	fprintf(out, "%-8s %-22s %-10s %6s %9s %8s %9s %9s %9s %9s %9s %9s %9s\n", "bank",
-		"address", "breaker", "links", "in_flight", "rev_open", "answered", "p50_us",
-		"p99_us", "max_us", "timeouts", "unavail", "garbage");
-	char addr[96];
+	if (json)
+		fprintf(out, "{\"banks\": [");
+	else
+		fprintf(out, "%-10s %-22s %-10s %6s %9s %8s %8s %9s %9s %9s %9s %9s %9s\n", "bank",
+			"address", "breaker", "links", "in_flight", "rev_open", "adv_open",
+			"answered", "p50_us", "p99_us", "max_us", "timeouts", "unavail");
+	for (unsigned int i = 0; i < n; i++) {
+		control_plane_bank_info(ctx->cp, i, &b);
+		if (json) {
+			fprintf(out, "%s{\"name\": \"%s\", \"host\": \"%s\", \"port\": %u, "
+				"\"breaker\": \"%s\", \"breaker_opened\": %" PRIu64 ", \"links\": %u, "
+				"\"links_up\": %u, \"in_flight\": %u, \"waiting_durable\": %u, "
+				"\"reversals_open\": %u, \"advices_open\": %u, \"answered\": %" PRIu64
+				", \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
+				"\"max\": %.1f}, \"errors\": {\"timeouts\": %" PRIu64
+				", \"unavailable\": %" PRIu64 ", \"garbage\": %" PRIu64
+				", \"unmatched\": %" PRIu64 ", \"disconnects\": %" PRIu64 "}}",
+				i ? ", " : "", b.name, b.host, b.port, breaker_state_name[b.breaker],
+				b.breaker_opened, b.links, b.links_up, b.in_flight, b.waiting_durable,
+				b.reversals_open, b.advices_open, b.answered, b.p50_us, b.p99_us,
+				b.p999_us, b.max_us, b.timeouts, b.unavailable, b.garbage, b.unmatched,
+				b.disconnects);
+			continue;
+		}
+		char addr[96];
 
-	snprintf(addr, sizeof(addr), "%s:%u", b.host, b.port);
-	fprintf(out, "%-8s %-22s %-10s %3u/%-2u %9u %8u %9" PRIu64 " %9.0f %9.0f %9.0f %9" PRIu64
-		" %9" PRIu64 " %9" PRIu64 "\n", "default", addr, breaker_state_name[b.breaker],
-		b.links_up, b.links, b.in_flight, b.reversals_open, b.answered, b.p50_us, b.p99_us,
-		b.max_us, b.timeouts, b.unavailable, b.garbage);
+		snprintf(addr, sizeof(addr), "%s:%u", b.host, b.port);
+		fprintf(out, "%-10s %-22s %-10s %3u/%-2u %9u %8u %8u %9" PRIu64 " %9.0f %9.0f %9.0f %9"
+			PRIu64 " %9" PRIu64 "\n", b.name, addr, breaker_state_name[b.breaker],
+			b.links_up, b.links, b.in_flight, b.reversals_open, b.advices_open, b.answered,
+			b.p50_us, b.p99_us, b.max_us, b.timeouts, b.unavailable);
+	}
+	if (json)
+		fprintf(out, "]}\n");
+	else
+		fprintf(out, "(in flight, open reversals and advices, timeouts and unavailable are "
+			"gateway totals)\n");
 }
 
 static int

@@ -130,11 +130,54 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 
 	struct control_config *cp = &cfg->control;
 
+	/* [bank] is the default route; [bank.NAME] sections add banks with
+	 * their own address, connections and BIN ranges. */
+	struct bank_endpoint *b0 = &cp->banks[0];
+
+	snprintf(b0->name, sizeof(b0->name), "default");
 	v = get(&l, "bank", "host");
 	if (v)
-		snprintf(cp->bank_host, sizeof(cp->bank_host), "%s", v);
-	cp->bank_port = (uint16_t)get_u32(&l, "bank", "port", 1, 65535, 0);
-	cp->bank_connections = (uint16_t)get_u32(&l, "bank", "connections", 1, 64, 0);
+		snprintf(b0->host, sizeof(b0->host), "%s", v);
+	b0->port = (uint16_t)get_u32(&l, "bank", "port", 1, 65535, 0);
+	b0->connections = (uint16_t)get_u32(&l, "bank", "connections", 1, 64, 0);
+	cp->n_banks = 1;
+
+	/* rte_cfgfile_sections() lists every section: pick the bank.* ones. */
+	int n_all = rte_cfgfile_num_sections(l.f, NULL, 0);
+	char (*secs)[CFG_NAME_LEN] = n_all > 0 ? calloc((size_t)n_all, CFG_NAME_LEN) : NULL;
+	char **ptrs = n_all > 0 ? calloc((size_t)n_all, sizeof(*ptrs)) : NULL;
+
+	for (int i = 0; i < n_all && secs && ptrs; i++)
+		ptrs[i] = secs[i];
+	if (secs && ptrs)
+		rte_cfgfile_sections(l.f, ptrs, n_all);
+	for (int i = 0; i < n_all && secs && ptrs && !l.failed; i++) {
+		if (strncmp(ptrs[i], "bank.", 5) != 0)
+			continue;
+		if (cp->n_banks == BANKS_MAX) {
+			snprintf(err, err_len, "%s: more than %d [bank.*] sections", path,
+				 BANKS_MAX - 1);
+			l.failed = 1;
+			break;
+		}
+		struct bank_endpoint *b = &cp->banks[cp->n_banks];
+		char e[256];
+
+		snprintf(b->name, sizeof(b->name), "%s", ptrs[i] + 5);
+		v = get(&l, ptrs[i], "host");
+		if (v)
+			snprintf(b->host, sizeof(b->host), "%s", v);
+		b->port = (uint16_t)get_u32(&l, ptrs[i], "port", 1, 65535, 0);
+		b->connections = (uint16_t)get_u32(&l, ptrs[i], "connections", 1, 64, 0);
+		v = get(&l, ptrs[i], "bins");
+		if (v && bin_routes_add(&cp->routes, v, cp->n_banks, e, sizeof(e)) != 0) {
+			snprintf(err, err_len, "%s: [%s] %s", path, ptrs[i], e);
+			l.failed = 1;
+		}
+		cp->n_banks++;
+	}
+	free(secs);
+	free(ptrs);
 	cp->bank_enc = get_enc(&l, "bank", "bitmap");
 	cp->bank_timeout_ms = get_u32(&l, "bank", "timeout_ms", 1, 600000, 0);
 	cp->inflight_max = get_u32(&l, "bank", "inflight_max", 1, 1u << 22, 0);

@@ -78,6 +78,7 @@ struct auth_request {
 	uint64_t rx_tsc;          /* when the request arrived */
 	uint32_t slot;            /* merchant's slot: whoever holds it answers */
 	uint16_t worker;          /* worker whose result ring gets it back */
+	uint8_t bank;             /* issuer, by the card's BIN (bin_route) */
 	uint16_t port_id;         /* port the answer leaves by */
 	uint16_t msg_len;
 	uint8_t enc;              /* enum iso_bitmap_enc of msg */

@@ -465,7 +465,7 @@ main(int argc, char **argv)
 	}
 	if (cc.connects == 0)
 		fprintf(stderr, "paygate: bank %s:%u not reachable yet; starting anyway\n",
-			cfg.control.bank_host, cfg.control.bank_port);
+			cfg.control.banks[0].host, cfg.control.banks[0].port);
 	for (uint16_t i = 0; i < pi; i++)
 		if (port_setup(port_ids[i], (uint16_t)n_workers, mbufs) != 0)
 			rte_exit(EXIT_FAILURE, "paygate: port %u setup failed\n", port_ids[i]);
@@ -485,8 +485,8 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "paygate: control socket: %s\n", err);
 
 	printf("paygate: running: %u worker(s), %u port(s), %u merchants, %u slots, bank %s:%u, "
-	       "ctl %s\n", n_workers, pi, merchants.n, cfg.slots, cfg.control.bank_host,
-	       cfg.control.bank_port, cfg.ctl_socket);
+	       "ctl %s\n", n_workers, pi, merchants.n, cfg.slots, cfg.control.banks[0].host,
+	       cfg.control.banks[0].port, cfg.ctl_socket);
 	fflush(stdout);
 
 	while (!signalled) {

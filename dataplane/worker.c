@@ -236,10 +236,13 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 		return;
 	}
 
-	/* The bank is not answering: say so now rather than after a timeout
-	 * (unless the control plane may stand in for it). Not stored: the
-	 * next try may find it back. */
-	if (unlikely(w->bank_open && !w->cfg->control.standin.enabled)) {
+	/* The issuer is not answering: say so now rather than after a
+	 * timeout (unless the control plane may stand in for it). Not stored:
+	 * the next try may find it back. */
+	uint8_t bank = iso_has(msg, 2) ? bin_route(&w->cfg->control.routes, iso_field_ptr(msg, 2),
+						  iso_field_len(msg, 2)) : 0;
+
+	if (unlikely(w->bank_open[bank] && !w->cfg->control.standin.enabled)) {
 		w->c.breaker_91++;
 		answer_in_place(w, pi, m, fi, msg, "91", NULL);
 		return;
@@ -258,6 +261,7 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 	r->peer = fi->peer;
 	r->rx_tsc = now;
 	r->slot = slot;
+	r->bank = bank;
 	r->worker = w->index;
 	r->port_id = pi;
 	r->msg_len = fi->iso_len;
@@ -478,8 +482,8 @@ worker_main(void *arg)
 
 		w->now = rte_rdtsc();
 		w->c.loops++;
-		w->bank_open = w->bank_state ?
-			__atomic_load_n(w->bank_state, __ATOMIC_RELAXED) : 0;
+		for (unsigned int b = 0; b < w->cfg->control.n_banks && w->bank_state; b++)
+			w->bank_open[b] = (uint8_t)__atomic_load_n(&w->bank_state[b], __ATOMIC_RELAXED);
 		work = results_burst(w, map);
 		work += xchg_poll(&w->x, map, process_item, w);
 		work += xchg_commands(&w->x, map, process_item, w);

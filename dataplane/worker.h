@@ -106,7 +106,7 @@ struct worker {
 	struct auth_request *handoff_recs[WORKER_HANDOFF_MAX];
 	struct rte_mbuf *handoff_held[WORKER_HANDOFF_MAX];
 	uint64_t now;                    /* TSC at the top of this loop */
-	uint32_t bank_open;              /* this loop's view of *bank_state */
+	uint8_t bank_open[BANKS_MAX];    /* this loop's view of bank_state[] */
 	struct worker_counters c __rte_cache_aligned;
 } __rte_cache_aligned;
 

@@ -335,6 +335,8 @@ test_config(void **state)
 		"timeout_ms = 100\ninflight_max = 512\nreversal_retry_ms = 500\n"
 		"keepalive_ms = 2000\nbreaker_window_ms = 1000\nbreaker_min_requests = 20\nbreaker_failure_pct = 50\n"
 		"breaker_consecutive = 5\nbreaker_open_ms = 1000\nbreaker_probes = 3\n"
+		"[bank.mc]\nhost = 127.0.0.1\nport = 9001\nconnections = 1\n"
+		"bins = 510000-559999, 222100-272099\n"
 		"[standin]\nenabled = 1\nmax_amount = 100\ncard_limit = 200\nmerchant_limit = 300\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
 		"buffer_mb = 1\n[control]\nidle_sleep_us = 10\n"
@@ -344,10 +346,15 @@ test_config(void **state)
 	(void)state;
 	write_file("good.ini", good);
 	snprintf(path, sizeof(path), "%s/good.ini", dir);
-	assert_int_equal(paygate_config_load(path, &cfg, err, sizeof(err)), 0);
+	if (paygate_config_load(path, &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
 	assert_int_equal(cfg.enc, ISO_BITMAP_HEX);
 	assert_int_equal(rte_be_to_cpu_16(cfg.local.port), 8583);
-	assert_int_equal(cfg.control.bank_port, 9000);
+	assert_int_equal(cfg.control.banks[0].port, 9000);
+	assert_int_equal(cfg.control.n_banks, 2);
+	assert_string_equal(cfg.control.banks[1].name, "mc");
+	assert_int_equal(bin_route(&cfg.control.routes, (const uint8_t *)"5100000000712719", 16), 1);
+	assert_int_equal(bin_route(&cfg.control.routes, (const uint8_t *)"4000000000079196", 16), 0);
 	assert_int_equal(cfg.slots, 1024);
 	assert_int_equal(cfg.idem_entries_per_slot, 64);
 	assert_true(cfg.rebalance_ratio > 1.24 && cfg.rebalance_ratio < 1.26);
@@ -364,6 +371,8 @@ test_config(void **state)
 	const char *cases[][3] = {
 		{ "udp_port = 8583\n", "", "udp_port" },
 		{ "slots = 1024\n", "slots = 1000\n", "slots" },
+		{ "bins = 510000-559999, 222100-272099\n", "bins = 510000-5599\n", "bins" },
+		{ "bins = 510000-559999, 222100-272099\n", "bins = 510000-559999, 520000\n", "overlaps" },
 		{ "batch_kb = 64\n", "batch_kb = 1024\n", "buffer_mb" },
 		{ "rebalance_ratio = 1.25\n", "rebalance_ratio = 0.5\n", "rebalance_ratio" },
 		{ "bitmap = hex\n", "bitmap = ebcdic\n", "bitmap" },
@@ -401,7 +410,7 @@ test_shipped_samples(void **state)
 	snprintf(path, sizeof(path), "%s/configs/paygate.ini", src);
 	if (paygate_config_load(path, &cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
-	assert_int_equal(cfg.control.bank_port, 8584);
+	assert_int_equal(cfg.control.banks[0].port, 8584);
 	assert_int_equal(merchant_table_load(&t, cfg.merchants_path, err, sizeof(err)), 0);
 	assert_int_equal(t.n, 16);
 	merchant_table_free(&t);
