@@ -69,6 +69,7 @@ struct control_plane {
 	struct standin_total *stip_cards, *stip_merchants;
 	bool stip_used;
 	uint32_t stip_auth;
+	uint64_t next_checkpoint_ns;
 	struct control_counters c;
 };
 
@@ -901,6 +902,30 @@ breaker_service(struct control_plane *cp, struct bank *b, uint64_t now)
 	return work;
 }
 
+static void
+checkpoint_owed(void *ctx, const struct owed_msg *m)
+{
+	journal_rec(ctx, JOURNAL_CHECKPOINT_OWED, &m->key, NULL, m->msg, m->len);
+}
+
+/* Every checkpoint_ms: what is still owed to the banks, then a marker.
+ * Recovery can start at a checkpoint older than the idempotency TTL, and
+ * the segments before it are archived: recovery time stays bounded by
+ * TTL x rate, not by the journal's age. */
+static void
+checkpoint(struct control_plane *cp, uint64_t now)
+{
+	struct auth_key none;
+
+	if (cp->journal == NULL || cp->cfg.checkpoint_ms == 0 || now < cp->next_checkpoint_ns)
+		return;
+	cp->next_checkpoint_ns = now + (uint64_t)cp->cfg.checkpoint_ms * 1000000ull;
+	memset(&none, 0, sizeof(none));
+	owed_queue_each(cp->reversals, checkpoint_owed, cp);
+	owed_queue_each(cp->advices, checkpoint_owed, cp);
+	journal_rec(cp, JOURNAL_CHECKPOINT, &none, NULL, NULL, 0);
+}
+
 /* With nothing at the bank, an idle control thread backs off to this
  * sleep, so that a quiet gateway does not wake a core 50 000 times a
  * second; with requests pending it sleeps only idle_sleep_us. */
@@ -931,6 +956,7 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 			work += n;
 		}
 		keepalive(cp, now);
+		checkpoint(cp, now);
 		for (unsigned int bi = 0; bi < cp->n_banks; bi++)
 			work += breaker_service(cp, &cp->banks[bi], now);
 		work += release_durable(cp, now);

@@ -49,6 +49,7 @@ struct control_config {
 	uint32_t reversals_max;
 	struct breaker_config breaker;
 	uint32_t keepalive_ms;       /* 0800 on a link silent this long; 0: off */
+	uint32_t checkpoint_ms;      /* journal the open reversals/advices; 0: off */
 	struct standin_config {
 		uint8_t enabled;
 		uint64_t max_amount;      /* per request, minor units */

@@ -28,13 +28,15 @@ const char *const journal_type_name[JOURNAL_TYPE_MAX] = {
 	[JOURNAL_REVERSAL_ACK] = "reversal_ack",
 	[JOURNAL_ADVICE_SENT] = "advice_sent",
 	[JOURNAL_ADVICE_ACK] = "advice_ack",
+	[JOURNAL_CHECKPOINT_OWED] = "checkpoint_owed",
+	[JOURNAL_CHECKPOINT] = "checkpoint",
 };
 
 static bool
 has_msg(uint8_t type)
 {
 	return type == JOURNAL_REQUEST || type == JOURNAL_REVERSAL_SENT ||
-	       type == JOURNAL_ADVICE_SENT;
+	       type == JOURNAL_ADVICE_SENT || type == JOURNAL_CHECKPOINT_OWED;
 }
 
 size_t
@@ -290,6 +292,37 @@ journal_scan(const char *dir, journal_scan_fn *fn, void *ctx,
 	     struct journal_recovery *rep, char *err, size_t err_len)
 {
 	return scan(dir, fn, ctx, rep, false, err, err_len);
+}
+
+int
+journal_archive(const char *dir, uint64_t below_seq, char *err, size_t err_len)
+{
+	struct seg_name *segs = NULL;
+	size_t n = 0;
+	int moved = 0;
+	char from[PATH_MAX + 64], to[PATH_MAX + 96], adir[PATH_MAX + 16];
+
+	if (list_segments(dir, &segs, &n, err, err_len) != 0)
+		return -1;
+	snprintf(adir, sizeof(adir), "%s/archive", dir);
+	/* Segment i ends where i + 1 starts; the last one is never moved. */
+	for (size_t i = 0; i + 1 < n && segs[i + 1].first <= below_seq; i++) {
+		if (moved == 0 && mkdir(adir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, err_len, "%s: %s", adir, strerror(errno));
+			moved = -1;
+			break;
+		}
+		snprintf(from, sizeof(from), "%s/%s", dir, segs[i].name);
+		snprintf(to, sizeof(to), "%s/%s", adir, segs[i].name);
+		if (rename(from, to) != 0) {
+			snprintf(err, err_len, "%s: %s", from, strerror(errno));
+			moved = -1;
+			break;
+		}
+		moved++;
+	}
+	free(segs);
+	return moved;
 }
 
 /* --- appending --- */

@@ -46,6 +46,8 @@ enum journal_type {
 	JOURNAL_REVERSAL_ACK,    /* the bank acknowledged it */
 	JOURNAL_ADVICE_SENT,     /* 0120 of a stand-in approval: the message */
 	JOURNAL_ADVICE_ACK,      /* 0130 received */
+	JOURNAL_CHECKPOINT_OWED, /* an owed message still open at a checkpoint */
+	JOURNAL_CHECKPOINT,      /* ... end of the checkpoint's list */
 	JOURNAL_TYPE_MAX,
 };
 
@@ -104,6 +106,11 @@ typedef void journal_scan_fn(void *ctx, const struct journal_entry *e);
  * damage anywhere else, or a gap in seq, is an error: -1 and err set. */
 int journal_recover(const char *dir, journal_scan_fn *fn, void *ctx,
 		    struct journal_recovery *rep, char *err, size_t err_len);
+
+/* Move the segments that hold only records with seq < below_seq into
+ * DIR/archive/ (kept for settlement, not read by recovery). Returns the
+ * number moved, or -1 with err set. */
+int journal_archive(const char *dir, uint64_t below_seq, char *err, size_t err_len);
 
 /* The same, reading only: a torn tail is reported, not cut (tools). */
 int journal_scan(const char *dir, journal_scan_fn *fn, void *ctx,

@@ -72,7 +72,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	struct journal_replay *r = journal_replay_create();
+	struct journal_replay *r = journal_replay_create(0);
 	struct journal_replay_stats st;
 
 	if (r == NULL || journal_scan(argv[2], journal_replay_add, r, &rep, err, sizeof(err)) != 0) {

@@ -10,16 +10,20 @@
 struct journal_replay {
 	struct replay_item *items;     /* open addressing, linear probing */
 	uint64_t cap, n;               /* cap a power of two */
+	uint64_t cutoff_ns;
+	uint64_t cp_first;             /* first record of the checkpoint being read */
+	uint64_t horizon;
 	struct journal_replay_stats st;
 };
 
 struct journal_replay *
-journal_replay_create(void)
+journal_replay_create(uint64_t checkpoint_cutoff_ns)
 {
 	struct journal_replay *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
+	r->cutoff_ns = checkpoint_cutoff_ns;
 	r->cap = 1 << 16;
 	r->items = calloc(r->cap, sizeof(*r->items));
 	if (r->items == NULL) {
@@ -87,6 +91,12 @@ keep_msg(struct replay_item *it, const struct journal_entry *e)
 	it->enc = e->enc;
 }
 
+uint64_t
+journal_replay_horizon(const struct journal_replay *r)
+{
+	return r->horizon;
+}
+
 void
 journal_replay_add(void *ctx, const struct journal_entry *e)
 {
@@ -94,6 +104,16 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 	struct replay_item *it;
 
 	r->st.records++;
+	/* A checkpoint: its owed list, then the marker. Recovery may later
+	 * start at its first record once it is older than the cutoff. */
+	if (e->type == JOURNAL_CHECKPOINT_OWED && r->cp_first == 0)
+		r->cp_first = e->seq;
+	if (e->type == JOURNAL_CHECKPOINT) {
+		if (e->time_ns <= r->cutoff_ns)
+			r->horizon = r->cp_first ? r->cp_first : e->seq;
+		r->cp_first = 0;
+		return;
+	}
 	if (e->type == JOURNAL_BANK_ANSWER)
 		return;              /* the decision that follows says it all */
 	if ((r->n + 1) * 2 > r->cap && grow(r) != 0)
@@ -134,6 +154,14 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 	case JOURNAL_ADVICE_SENT:
 		it->is_reversal = 1;
 		keep_msg(it, e);
+		break;
+	case JOURNAL_CHECKPOINT_OWED:
+		/* Open at the checkpoint; an ack later in the journal closes
+		 * it. Already known (not archived): nothing new. */
+		if (!it->is_reversal) {
+			it->is_reversal = 1;
+			keep_msg(it, e);
+		}
 		break;
 	case JOURNAL_REVERSAL_ACK:
 	case JOURNAL_ADVICE_ACK:

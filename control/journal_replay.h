@@ -40,7 +40,11 @@ struct journal_replay_stats {
 
 struct journal_replay;
 
-struct journal_replay *journal_replay_create(void);
+/* checkpoint_cutoff_ns: the newest checkpoint at or before this realtime
+ * is where later recoveries may start (journal_replay_horizon). */
+struct journal_replay *journal_replay_create(uint64_t checkpoint_cutoff_ns);
+/* Seq of that checkpoint's first record, 0 if none. */
+uint64_t journal_replay_horizon(const struct journal_replay *r);
 void journal_replay_destroy(struct journal_replay *r);
 /* A journal_scan_fn: ctx is the journal_replay. */
 void journal_replay_add(void *ctx, const struct journal_entry *e);

@@ -195,3 +195,12 @@ owed_queue_count(const struct owed_queue *q)
 {
 	return q->n;
 }
+
+void
+owed_queue_each(const struct owed_queue *q, void (*fn)(void *ctx, const struct owed_msg *m),
+		void *ctx)
+{
+	for (uint32_t i = 0; i < q->cap && q->n; i++)
+		if (q->r[i].used)
+			fn(ctx, &q->r[i]);
+}

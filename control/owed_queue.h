@@ -61,5 +61,8 @@ void owed_queue_sent(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns);
 bool owed_queue_ack(struct owed_queue *q, const struct auth_key *key,
 			struct auth_key *orig);
 uint32_t owed_queue_count(const struct owed_queue *q);
+/* Every open message, for checkpoints. */
+void owed_queue_each(const struct owed_queue *q,
+		     void (*fn)(void *ctx, const struct owed_msg *m), void *ctx);
 
 #endif /* PAYGATE_OWED_QUEUE_H */

@@ -405,7 +405,13 @@ main(int argc, char **argv)
 	if (exchange_setup() != 0)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the workers' exchange rings\n");
 
-	struct journal_replay *replay = journal_replay_create();
+	struct timespec rt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	/* Checkpoints older than the TTL bound what later starts must read. */
+	uint64_t cutoff = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec -
+			  (uint64_t)cfg.idem_ttl_ms * 1000000ull;
+	struct journal_replay *replay = journal_replay_create(cutoff);
 	struct journal_recovery jr;
 
 	if (replay == NULL || (mkdir(cfg.journal.dir, 0700) != 0 && errno != EEXIST))
@@ -418,6 +424,16 @@ main(int argc, char **argv)
 	if (jr.torn_bytes)
 		printf("paygate: journal: torn tail: %" PRIu64 " bytes cut from %s\n",
 		       jr.torn_bytes, jr.torn_segment);
+	if (journal_replay_horizon(replay) > 0) {
+		int moved = journal_archive(cfg.journal.dir, journal_replay_horizon(replay), err,
+					    sizeof(err));
+
+		if (moved < 0)
+			fprintf(stderr, "paygate: journal: archiving: %s\n", err);
+		else if (moved > 0)
+			printf("paygate: journal: %d segments before the checkpoint at seq %" PRIu64
+			       " archived\n", moved, journal_replay_horizon(replay));
+	}
 	journal = journal_open(&cfg.journal, jr.next_seq, err, sizeof(err));
 	if (journal == NULL)
 		rte_exit(EXIT_FAILURE, "paygate: journal: %s\n", err);

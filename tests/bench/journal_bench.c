@@ -144,7 +144,7 @@ main(int argc, char **argv)
 	}
 
 	/* Recovery cost: scan + replay of the last run's 2n records. */
-	struct journal_replay *r = journal_replay_create();
+	struct journal_replay *r = journal_replay_create(0);
 	struct journal_recovery rep;
 	uint64_t t0 = now_ns();
 

@@ -17,7 +17,7 @@ merchants = ${PG_MERCHANTS:-$PG_SRC/configs/merchants.csv}
 idle_sleep_us = ${PG_WORKER_SLEEP_US:-0}
 
 [limits]
-idem_ttl_ms = 600000
+idem_ttl_ms = ${PG_IDEM_TTL_MS:-600000}
 requests_max = 8191
 mbufs = 8191
 ring_size = 4096
@@ -50,6 +50,7 @@ segment_mb = ${PG_JOURNAL_SEGMENT_MB:-16}
 batch_us = ${PG_JOURNAL_BATCH_US:-200}
 batch_kb = 256
 buffer_mb = 8
+checkpoint_s = ${PG_CHECKPOINT_S:-60}
 
 [control]
 idle_sleep_us = 20

@@ -339,7 +339,7 @@ test_config(void **state)
 		"bins = 510000-559999, 222100-272099\n"
 		"[standin]\nenabled = 1\nmax_amount = 100\ncard_limit = 200\nmerchant_limit = 300\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
-		"buffer_mb = 1\n[control]\nidle_sleep_us = 10\n"
+		"buffer_mb = 1\ncheckpoint_s = 5\n[control]\nidle_sleep_us = 10\n"
 		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
 		"rebalance_ratio = 1.25\n";
 
