@@ -42,6 +42,7 @@ struct bank {
 	struct bank_breaker breaker;
 	uint64_t probe_sent_ns;            /* 0: no probe outstanding */
 	uint64_t opened;
+	uint64_t timeouts, unavailable;    /* this bank's share of the totals */
 	struct latency_hist latency;       /* request written -> answer read */
 };
 
@@ -217,8 +218,8 @@ control_plane_bank_info(const struct control_plane *cp, unsigned int bank,
 	out->p99_us = (double)hist_quantile(&b->latency, 0.99) / 1e3;
 	out->p999_us = (double)hist_quantile(&b->latency, 0.999) / 1e3;
 	out->max_us = (double)b->latency.max / 1e3;
-	out->timeouts = cp->c.timeouts;
-	out->unavailable = cp->c.unavailable;
+	out->timeouts = b->timeouts;
+	out->unavailable = b->unavailable;
 	out->garbage = cp->c.bank_garbage;
 	out->unmatched = cp->c.bank_unmatched;
 }
@@ -529,6 +530,7 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 	breaker_failure(&b->breaker, now);
 	if (cp->cfg.standin.enabled)
 		return stand_in(cp, rec, now);
+	b->unavailable++;
 	rec->outcome = AUTH_OUTCOME_UNAVAILABLE;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
@@ -544,10 +546,13 @@ submit(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 
 	cp->c.handoff_rx++;
 	/* Handed off before the workers saw the breaker open. */
-	if (cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].breaker.state != BREAKER_CLOSED) {
+	struct bank *bk = &cp->banks[rec->bank < cp->n_banks ? rec->bank : 0];
+
+	if (bk->breaker.state != BREAKER_CLOSED) {
 		if (cp->cfg.standin.enabled)
 			return stand_in(cp, rec, now);
 		cp->c.breaker_rejected++;
+		bk->unavailable++;
 		return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
 	}
 	if (bank_pending_count(cp->pending) + cp->wait_n >= cp->cfg.inflight_max)
@@ -673,10 +678,27 @@ control_plane_resume_advice(struct control_plane *cp, const uint8_t *msg,
 			    uint16_t len, uint8_t enc)
 {
 	struct owed_msg *r = owed_queue_restore(cp->advices, msg, len, enc, now_ns());
+	struct standin_total *card, *merchant;
+	struct iso_msg m;
+	uint64_t amount;
 
 	if (r == NULL)
 		return -1;
 	r->seq = 0; /* already durable */
+	/* Until it is settled, it still counts against the stand-in limits. */
+	iso_parse(&m, r->msg, r->len, (enum iso_bitmap_enc)enc);
+	if (m.status == ISO_PARSE_OK && iso_has(&m, 2) && iso_field_len(&m, 2) <= STIP_KEY_MAX &&
+	    iso_has(&m, 42) && iso_field_len(&m, 42) <= STIP_KEY_MAX &&
+	    iso_field_u64(&m, 4, &amount)) {
+		card = stip_find(cp->stip_cards, iso_field_ptr(&m, 2), (uint8_t)iso_field_len(&m, 2));
+		merchant = stip_find(cp->stip_merchants, iso_field_ptr(&m, 42),
+				     (uint8_t)iso_field_len(&m, 42));
+		if (card)
+			card->amount += amount;
+		if (merchant)
+			merchant->amount += amount;
+		cp->stip_used = true;
+	}
 	return 0;
 }
 
@@ -790,12 +812,14 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 static void
 timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 {
+	struct bank *b = &cp->banks[rec->bank < cp->n_banks ? rec->bank : 0];
 	uint8_t scratch[ISO_MSG_MAX];
 	const uint8_t *msg;
 	int n;
 
 	cp->c.timeouts++;
-	breaker_failure(&cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].breaker, now);
+	b->timeouts++;
+	breaker_failure(&b->breaker, now);
 	rec->outcome = AUTH_OUTCOME_TIMEOUT;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 	n = bank_bytes(cp, rec, scratch, &msg);

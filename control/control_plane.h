@@ -133,7 +133,8 @@ struct bank_info {
 	uint32_t in_flight, waiting_durable, reversals_open, advices_open;
 	uint64_t answered;
 	double p50_us, p99_us, p999_us, max_us;
-	uint64_t timeouts, unavailable, garbage, unmatched, disconnects;
+	uint64_t timeouts, unavailable;   /* this bank's */
+	uint64_t garbage, unmatched, disconnects;
 };
 unsigned int control_plane_bank_count(const struct control_plane *cp);
 void control_plane_bank_info(const struct control_plane *cp, unsigned int bank,

@@ -150,6 +150,7 @@ struct replay_ctx {
 	struct slot_state *slots;
 	uint64_t now_real, ttl_ns, now_tsc, ttl_tsc;
 	uint64_t restored, expired, orphans, orphans_failed, reversals, reversals_failed;
+	uint64_t advices;
 };
 
 static void
@@ -180,7 +181,7 @@ replay_one(void *ctx, const struct replay_item *it)
 
 			if ((advice ? control_plane_resume_advice(cp, it->msg, it->msg_len, it->enc) :
 			     control_plane_resume_reversal(cp, it->msg, it->msg_len, it->enc)) == 0)
-				c->reversals++;
+				*(advice ? &c->advices : &c->reversals) += 1;
 			else
 				c->reversals_failed++;
 		}
@@ -224,9 +225,10 @@ apply_replay(struct journal_replay *replay, struct slot_state *slots)
 	printf("paygate: journal: %" PRIu64 " requests, %" PRIu64 " decisions (%" PRIu64
 	       " approvals); %" PRIu64 " answers restored for retransmissions (%" PRIu64
 	       " past the TTL); %" PRIu64 " requests found at the bank reversed (%" PRIu64
-	       " failed); %" PRIu64 " reversals resumed (%" PRIu64 " failed)\n",
+	       " failed); %" PRIu64 " reversals resumed (%" PRIu64 " failed); %" PRIu64
+	       " advices resumed\n",
 	       st.requests, st.decisions, st.approvals, c.restored, c.expired, c.orphans,
-	       c.orphans_failed, c.reversals, c.reversals_failed);
+	       c.orphans_failed, c.reversals, c.reversals_failed, c.advices);
 }
 
 /* One SP/SC ring per ordered pair of workers, a command ring each, and

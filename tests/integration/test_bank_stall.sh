@@ -89,7 +89,7 @@ pg_check "probes closed it once the bank answered" \
 	grep -q "breaker half-open -> closed" "$PG_TMP/gateway.log"
 pg_check "approvals resumed" test "$((a1 - a0))" -gt 500
 pg_check "show banks: breaker not closed during the stall" test "$banks_open" != closed
-pg_check "show banks: closed after, with answers, latency and the timeouts counted" \
+pg_check "show banks: closed after, with answers, latency and this bank's timeouts counted" \
 	test "$(pg_json "$PG_TMP/banks.json" '[b["breaker"] == "closed" and b["answered"] > 1000 and b["latency_us"]["p99"] > 0 and b["errors"]["timeouts"] > 0 for b in d["banks"]][0]')" = True
 pg_check "every timed-out request reversed" \
 	test "$(pg_json "$g" 'd["control"]["reversals_queued"] >= d["control"]["timeouts"] > 0')" = True
