@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include <xxhash.h>
@@ -344,6 +345,41 @@ journal_rec(struct control_plane *cp, uint8_t type, const struct auth_key *key,
 	if (msg)
 		memcpy(e.msg, msg, len);
 	return journal_append(cp->journal, &e);
+}
+
+/* Declines the workers decided, journalled as they come: nothing waits
+ * for them, and a refused append only loses the note. */
+static unsigned int
+journal_declines(struct control_plane *cp)
+{
+	struct decline_note *notes[CONTROL_BURST * 2];
+	unsigned int total = 0;
+
+	for (unsigned int w = 0; w < cp->n_workers; w++) {
+		struct handoff_channel *ch = &cp->channels[w];
+		unsigned int n;
+
+		if (ch->to_journal == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(ch->to_journal, (void **)notes, RTE_DIM(notes), NULL);
+		for (unsigned int i = 0; i < n && cp->journal; i++) {
+			struct journal_entry e;
+
+			memset(&e, 0, sizeof(e));
+			e.type = JOURNAL_DECISION;
+			e.outcome = AUTH_OUTCOME_DATAPLANE;
+			e.time_ns = real_ns();
+			e.key = notes[i]->key;
+			memcpy(e.rc, notes[i]->rc, 2);
+			memset(e.auth_code, ' ', ISO_AUTH_CODE_LEN);
+			if (journal_append(cp->journal, &e))
+				cp->c.declines_journalled++;
+		}
+		if (n)
+			rte_mempool_put_bulk(ch->note_pool, (void **)notes, n);
+		total += n;
+	}
+	return total;
 }
 
 static uint64_t
@@ -984,6 +1020,7 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 		for (unsigned int bi = 0; bi < cp->n_banks; bi++)
 			work += breaker_service(cp, &cp->banks[bi], now);
 		work += release_durable(cp, now);
+		work += journal_declines(cp);
 		work += send_reversals(cp, now);
 		for (unsigned int bi = 0; bi < cp->n_banks; bi++) {
 			struct bank *b = &cp->banks[bi];

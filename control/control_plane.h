@@ -79,6 +79,7 @@ struct control_config {
 	_(reversal_queue_full, "reversals that could not be queued")        \
 	_(breaker_rejected, "requests answered 91: breaker not closed")     \
 	_(standin_approved, "approved in stand-in (bank unavailable)")      \
+	_(declines_journalled, "data-plane declines journalled")            \
 	_(standin_over_limit, "stand-in refused (91): over a stand-in limit") \
 	_(advices_sent, "0120/0121 written to the bank")                    \
 	_(advices_acked, "0130 received: advice settled")                   \

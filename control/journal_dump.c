@@ -83,8 +83,9 @@ main(int argc, char **argv)
 	printf("{\"records\": %" PRIu64 ", \"segments\": %" PRIu64 ", \"torn_bytes\": %" PRIu64
 	       ", \"requests\": %" PRIu64 ", \"decisions\": %" PRIu64 ", \"approvals\": %" PRIu64
 	       ", \"at_bank\": %" PRIu64 ", \"reversals_open\": %" PRIu64
-	       ", \"scan_ms\": %.1f}\n", rep.records, rep.segments, rep.torn_bytes, st.requests,
-	       st.decisions, st.approvals, st.orphans, st.reversals_open,
+	       ", \"dataplane_declines\": %" PRIu64 ", \"scan_ms\": %.1f}\n", rep.records,
+	       rep.segments, rep.torn_bytes, st.requests, st.decisions, st.approvals, st.orphans,
+	       st.reversals_open, st.dataplane_declines,
 	       (double)rep.elapsed_ns / 1e6);
 	journal_replay_destroy(r);
 	return 0;

@@ -104,6 +104,13 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 	struct replay_item *it;
 
 	r->st.records++;
+	/* A worker's decline is a record of what a client was told, not an
+	 * outcome of this identity: a retransmission with other content is
+	 * declined under the same key as the request it copies. */
+	if (e->type == JOURNAL_DECISION && e->outcome == AUTH_OUTCOME_DATAPLANE) {
+		r->st.dataplane_declines++;
+		return;
+	}
 	/* A checkpoint: its owed list, then the marker. Recovery may later
 	 * start at its first record once it is older than the cutoff. */
 	if (e->type == JOURNAL_CHECKPOINT_OWED && r->cp_first == 0)

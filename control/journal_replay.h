@@ -34,6 +34,7 @@ struct replay_item {
 
 struct journal_replay_stats {
 	uint64_t records, requests, decisions, approvals;
+	uint64_t dataplane_declines;
 	uint64_t orphans;         /* requests with no outcome */
 	uint64_t reversals_open;  /* sent, not acknowledged */
 };

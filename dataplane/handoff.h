@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "frame.h"
@@ -69,6 +70,7 @@ enum auth_outcome {
 	AUTH_OUTCOME_UNAVAILABLE, /* no bank link could take it: 91 */
 	AUTH_OUTCOME_ERROR,       /* could not encode or bank garbage: 96 */
 	AUTH_OUTCOME_STANDIN,     /* approved in stand-in (rc 00, auth S.....) */
+	AUTH_OUTCOME_DATAPLANE,   /* declined by a worker (journal notes only) */
 };
 
 struct auth_request {
@@ -91,10 +93,21 @@ struct auth_request {
 	uint8_t msg[ISO_MSG_MAX]; /* the request as received, no length hdr */
 } __rte_cache_aligned;
 
-/* One per worker. Both rings are single-producer single-consumer. */
+/* A decline decided on the data plane, for the journal: best effort
+ * (a full pool or ring only costs the record, counted), never waited for. */
+struct decline_note {
+	struct auth_key key;
+	char rc[2];
+	uint16_t mti;
+} __rte_cache_aligned;
+
+/* One per worker. All rings are single-producer single-consumer. */
 struct handoff_channel {
 	struct rte_ring *to_control; /* worker -> control plane */
 	struct rte_ring *to_worker;  /* control plane -> worker */
+	struct rte_ring *to_journal; /* worker -> control plane: decline_notes;
+				      * NULL when [journal] declines = 0 */
+	struct rte_mempool *note_pool;
 };
 
 #endif /* PAYGATE_HANDOFF_H */

@@ -383,6 +383,20 @@ main(int argc, char **argv)
 			(int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (channels[wi].to_control == NULL || channels[wi].to_worker == NULL)
 			rte_exit(EXIT_FAILURE, "paygate: cannot create rings\n");
+		if (cfg.journal_declines) {
+			static struct rte_mempool *notes;
+
+			if (notes == NULL)
+				notes = rte_mempool_create("decline_notes", 65535,
+					sizeof(struct decline_note), 256, 0, NULL, NULL, NULL, NULL,
+					(int)rte_socket_id(), 0);
+			snprintf(name, sizeof(name), "to_journal_%u", wi);
+			channels[wi].to_journal = rte_ring_create(name, 16384,
+				(int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+			channels[wi].note_pool = notes;
+			if (notes == NULL || channels[wi].to_journal == NULL)
+				rte_exit(EXIT_FAILURE, "paygate: cannot create the decline journal ring\n");
+		}
 		w->index = (uint16_t)wi;
 		w->queue = (uint16_t)wi;
 		w->lcore = lcore;

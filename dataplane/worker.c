@@ -129,6 +129,46 @@ unanswerable(const struct iso_msg *msg)
 	return -1;
 }
 
+static void
+notes_flush(struct worker *w)
+{
+	unsigned int n = w->n_notes, sent;
+
+	if (n == 0)
+		return;
+	sent = rte_ring_sp_enqueue_burst(w->channel.to_journal, (void **)w->notes, n, NULL);
+	w->c.declines_noted += sent;
+	if (sent < n) {
+		w->c.declines_unnoted += n - sent;
+		rte_mempool_put_bulk(w->channel.note_pool, (void **)w->notes + sent, n - sent);
+	}
+	w->n_notes = 0;
+}
+
+/* A decline for the journal, if it keeps them: never waited for. */
+static inline void
+note_decline(struct worker *w, const struct iso_msg *msg, const char rc[2])
+{
+	struct decline_note *n;
+
+	if (w->channel.to_journal == NULL || (rc[0] == '0' && rc[1] == '0'))
+		return;
+	if (unlikely(rte_mempool_get(w->channel.note_pool, (void **)&n) != 0)) {
+		w->c.declines_unnoted++;
+		return;
+	}
+	if (!auth_key_from_msg(msg, &n->key)) {
+		/* No identity (malformed, echo): nothing to replay it by. */
+		rte_mempool_put(w->channel.note_pool, n);
+		return;
+	}
+	memcpy(n->rc, rc, 2);
+	n->mti = msg->mti;
+	w->notes[w->n_notes++] = n;
+	if (w->n_notes == WORKER_BURST)
+		notes_flush(w);
+}
+
 /* Records that could not be enqueued: answer 96 from the mbuf still held. */
 static void
 handoff_refused(struct worker *w, struct auth_request *r, struct rte_mbuf *m)
@@ -188,6 +228,7 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 	if (v.rc != NULL) {
 		if (v.rc[0] == '3' && v.rc[1] == '0')
 			w->c.malformed_answered++;
+		note_decline(w, msg, v.rc);
 		answer_in_place(w, pi, m, fi, msg, v.rc, NULL);
 		return;
 	}
@@ -218,6 +259,7 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 		return;
 	case IDEM_CONFLICT:
 		w->c.idem_conflict++;
+		note_decline(w, msg, "94");
 		answer_in_place(w, pi, m, fi, msg, "94", NULL);
 		return;
 	case IDEM_MISS:
@@ -232,6 +274,7 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 		e = idem_insert(&ss->idem, &key, hash, fp, now);
 		e->origin = (uint8_t)w->index;
 		idem_complete(e, "65", NULL, now, w->ttl_tsc);
+		note_decline(w, msg, "65");
 		answer_in_place(w, pi, m, fi, msg, "65", NULL);
 		return;
 	}
@@ -244,6 +287,7 @@ decide(struct worker *w, uint16_t pi, struct rte_mbuf *m,
 
 	if (unlikely(w->bank_open[bank] && !w->cfg->control.standin.enabled)) {
 		w->c.breaker_91++;
+		note_decline(w, msg, "91");
 		answer_in_place(w, pi, m, fi, msg, "91", NULL);
 		return;
 	}
@@ -491,6 +535,7 @@ worker_main(void *arg)
 		for (uint16_t p = 0; p < w->n_ports; p++)
 			work += rx_burst(w, map, p);
 		tx_flush(w);
+		notes_flush(w);
 		if (xchg_flush(&w->x) == 0)
 			rcu_quiescent_state();
 		else

@@ -44,6 +44,8 @@
 	_(rate_limited, "requests over the merchant's rate: 65")           \
 	_(handoff, "requests handed to the control plane")                 \
 	_(breaker_91, "answered 91 at once: the bank's breaker is open")   \
+	_(declines_noted, "declines handed to the journal")                \
+	_(declines_unnoted, "declines not journalled: pool or ring full")  \
 	_(handoff_fail, "no record or ring full: 96")                      \
 	_(results, "bank outcomes received back")                          \
 	_(results_moved, "... for a slot that moved while at the bank")    \
@@ -103,6 +105,8 @@ struct worker {
 	struct rte_eth_dev_tx_buffer *txb[WORKER_PORTS_MAX];
 	struct shard_exchange x;
 	uint32_t n_handoff;
+	uint32_t n_notes;
+	struct decline_note *notes[WORKER_BURST];
 	struct auth_request *handoff_recs[WORKER_HANDOFF_MAX];
 	struct rte_mbuf *handoff_held[WORKER_HANDOFF_MAX];
 	uint64_t now;                    /* TSC at the top of this loop */

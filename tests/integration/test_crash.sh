@@ -103,7 +103,7 @@ a, b = answers("runA"), answers("runB")
 last_decision, reversals, acks = {}, set(), set()
 for r in csv.DictReader(open(f"{tmp}/journal.csv")):
     k = (r["merchant"], r["terminal"], r["stan"], r["time7"])
-    if r["type"] == "decision":
+    if r["type"] == "decision" and r["outcome"] != "6":   # 6: a worker's decline note
         last_decision[k] = (r["rc"], r["auth"], r["outcome"])
     elif r["type"] == "reversal_sent":
         reversals.add(k)
@@ -149,6 +149,8 @@ pg_check "balances: opening minus approved plus reversed = closing, per card" \
 pg_check "torn tail cut and reported at start" test -n "$torn_log"
 pg_check "journal clean after the repair" \
 	test "$(pg_json "$PG_TMP/summary-end.json" 'd["torn_bytes"]')" -eq 0
+pg_check "the workers' declines were journalled too" \
+	test "$(pg_json "$PG_TMP/summary-end.json" 'd["dataplane_declines"]')" -gt 0
 pg_check "journal files are mode 0600" \
 	test "$(stat -c %a "$last")" = 600
 pg_checks_done

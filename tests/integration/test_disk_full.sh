@@ -61,7 +61,7 @@ import csv, sys
 tmp = sys.argv[1]
 dec = {}
 for r in csv.DictReader(open(f"{tmp}/journal.csv")):
-    if r["type"] == "decision":
+    if r["type"] == "decision" and r["outcome"] != "6":
         dec[(r["merchant"], r["terminal"], r["stan"], r["time7"])] = (r["rc"], r["auth"])
 n = 0
 for row in csv.reader(open(f"{tmp}/answers.csv")):
