@@ -206,7 +206,7 @@ paygate_config_load(const char *path, struct paygate_config *cfg, char *err,
 	j->batch_bytes = get_u32(&l, "journal", "batch_kb", 1, 65536, 0) << 10;
 	j->buffer_bytes = get_u32(&l, "journal", "buffer_mb", 1, 1024, 0) << 20;
 	cp->checkpoint_ms = get_u32(&l, "journal", "checkpoint_s", 0, 86400, 0) * 1000;
-	cfg->journal_declines = (uint8_t)get_u32(&l, "journal", "declines", 0, 1, 0);
+	cfg->journal_declines_per_s = get_u32(&l, "journal", "declines_per_s", 0, 10000000, 0);
 	if (!l.failed && j->buffer_bytes < 2 * j->batch_bytes) {
 		snprintf(err, err_len, "%s: [journal] buffer_mb must hold two batches (batch_kb)", path);
 		l.failed = 1;

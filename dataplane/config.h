@@ -30,7 +30,7 @@ struct paygate_config {
 	char ctl_socket[108];         /* sun_path */
 	struct control_config control;
 	struct journal_config journal;
-	uint8_t journal_declines;     /* workers' declines journalled (best effort) */
+	uint32_t journal_declines_per_s; /* per worker, best effort; 0: none */
 };
 
 int paygate_config_load(const char *path, struct paygate_config *cfg,

@@ -383,7 +383,7 @@ main(int argc, char **argv)
 			(int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (channels[wi].to_control == NULL || channels[wi].to_worker == NULL)
 			rte_exit(EXIT_FAILURE, "paygate: cannot create rings\n");
-		if (cfg.journal_declines) {
+		if (cfg.journal_declines_per_s) {
 			static struct rte_mempool *notes;
 
 			if (notes == NULL)

@@ -52,6 +52,8 @@ worker_init(struct worker *w, int socket)
 	w->ttl_tsc = (uint64_t)w->cfg->idem_ttl_ms * (hz / 1000);
 	if (xchg_init(&w->x, w->index, w->x.n_workers, w->cfg->slots, socket) != 0)
 		return -1;
+	token_bucket_init(&w->note_bucket, hz, w->cfg->journal_declines_per_s,
+			  w->cfg->journal_declines_per_s / 10 + 1, rte_rdtsc());
 	for (uint16_t p = 0; p < w->n_ports; p++) {
 		w->txb[p] = rte_zmalloc_socket("txb", RTE_ETH_TX_BUFFER_SIZE(WORKER_BURST),
 					       0, socket);
@@ -153,7 +155,10 @@ note_decline(struct worker *w, const struct iso_msg *msg, const char rc[2])
 
 	if (w->channel.to_journal == NULL || (rc[0] == '0' && rc[1] == '0'))
 		return;
-	if (unlikely(rte_mempool_get(w->channel.note_pool, (void **)&n) != 0)) {
+	/* A flood of declines (an attack, a broken terminal) must not become a
+	 * flood of journal writes: past the rate, they are only counted. */
+	if (!token_bucket_take(&w->note_bucket, w->now) ||
+	    unlikely(rte_mempool_get(w->channel.note_pool, (void **)&n) != 0)) {
 		w->c.declines_unnoted++;
 		return;
 	}

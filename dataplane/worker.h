@@ -24,6 +24,7 @@
 #include "shard_exchange.h"
 #include "shard_map.h"
 #include "slot_state.h"
+#include "token_bucket.h"
 #include "validate.h"
 
 #define WORKER_BURST 32
@@ -106,6 +107,7 @@ struct worker {
 	struct shard_exchange x;
 	uint32_t n_handoff;
 	uint32_t n_notes;
+	struct token_bucket note_bucket; /* declines journalled per second */
 	struct decline_note *notes[WORKER_BURST];
 	struct auth_request *handoff_recs[WORKER_HANDOFF_MAX];
 	struct rte_mbuf *handoff_held[WORKER_HANDOFF_MAX];

@@ -51,7 +51,7 @@ batch_us = ${PG_JOURNAL_BATCH_US:-200}
 batch_kb = 256
 buffer_mb = 8
 checkpoint_s = ${PG_CHECKPOINT_S:-60}
-declines = ${PG_JOURNAL_DECLINES:-1}
+declines_per_s = ${PG_JOURNAL_DECLINES_PER_S:-20000}
 
 [control]
 idle_sleep_us = 20

@@ -339,7 +339,7 @@ test_config(void **state)
 		"bins = 510000-559999, 222100-272099\n"
 		"[standin]\nenabled = 1\nmax_amount = 100\ncard_limit = 200\nmerchant_limit = 300\n"
 		"[journal]\ndir = j\nsegment_mb = 4\nbatch_us = 200\nbatch_kb = 64\n"
-		"buffer_mb = 1\ncheckpoint_s = 5\ndeclines = 1\n[control]\nidle_sleep_us = 10\n"
+		"buffer_mb = 1\ncheckpoint_s = 5\ndeclines_per_s = 1000\n[control]\nidle_sleep_us = 10\n"
 		"socket = ctl.sock\n[shards]\nslots = 1024\nidem_entries_per_slot = 64\n"
 		"rebalance_ratio = 1.25\n";
 
@@ -360,7 +360,7 @@ test_config(void **state)
 	assert_true(cfg.rebalance_ratio > 1.24 && cfg.rebalance_ratio < 1.26);
 	assert_non_null(strstr(cfg.ctl_socket, "/ctl.sock"));
 	assert_int_equal(cfg.journal.batch_us, 200);
-	assert_int_equal(cfg.journal_declines, 1);
+	assert_int_equal(cfg.journal_declines_per_s, 1000);
 	assert_int_equal(cfg.journal.batch_bytes, 64 * 1024);
 	assert_int_equal(cfg.control.reversal_retry_ms, 500);
 	assert_int_equal(cfg.control.standin.enabled, 1);
