@@ -44,6 +44,7 @@ struct bank {
 	uint64_t probe_sent_ns;            /* 0: no probe outstanding */
 	uint64_t opened;
 	uint64_t timeouts, unavailable;    /* this bank's share of the totals */
+	uint32_t in_flight;                /* its requests in bank_pending */
 	struct latency_hist latency;       /* request written -> answer read */
 };
 
@@ -209,8 +210,8 @@ control_plane_bank_info(const struct control_plane *cp, unsigned int bank,
 		out->links_up += b->links[i].state == BANK_LINK_UP;
 		out->disconnects += b->links[i].disconnects;
 	}
+	out->in_flight = b->in_flight;
 	/* Shared by all banks: the gateway's totals. */
-	out->in_flight = bank_pending_count(cp->pending);
 	out->waiting_durable = cp->wait_n;
 	out->reversals_open = owed_queue_count(cp->reversals);
 	out->advices_open = owed_queue_count(cp->advices);
@@ -556,6 +557,7 @@ send_now(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 			return fail_request(cp, rec, AUTH_OUTCOME_UNAVAILABLE);
 		if (bank_link_send(&b->links[li], msg, (uint16_t)len)) {
 			cp->c.bank_tx++;
+			b->in_flight++;
 			rec->bank_sent_ns = now;
 			return;
 		}
@@ -799,6 +801,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 		return;
 	}
 	cp->c.bank_matched++;
+	cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].in_flight--;
 	uint64_t t = now_ns();
 
 	breaker_success(&b->breaker, t);
@@ -855,6 +858,7 @@ timed_out(struct control_plane *cp, struct auth_request *rec, uint64_t now)
 
 	cp->c.timeouts++;
 	b->timeouts++;
+	b->in_flight--;
 	breaker_failure(&b->breaker, now);
 	rec->outcome = AUTH_OUTCOME_TIMEOUT;
 	journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);

@@ -226,8 +226,8 @@ show_banks(struct ctl_context *ctx, FILE *out, bool json)
 	if (json)
 		fprintf(out, "]}\n");
 	else
-		fprintf(out, "(in flight, open reversals and advices are gateway totals; workers' "
-			"immediate 91s are in show stats as breaker_91)\n");
+		fprintf(out, "(open reversals and advices are gateway totals; workers' immediate "
+			"91s are in show stats as breaker_91)\n");
 }
 
 static int

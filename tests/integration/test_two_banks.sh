@@ -66,6 +66,7 @@ ctl show banks
 state_mc_after=$(banks 'b["mc"]["breaker"]')
 mc_timeouts=$(banks 'b["mc"]["errors"]["timeouts"]')
 default_timeouts=$(banks 'b["default"]["errors"]["timeouts"]')
+in_flight_end=$(banks 'b["mc"]["in_flight"] + b["default"]["in_flight"]')
 pg_stop gateway 20
 pg_stop banksim 10
 pg_stop banksim_mc 10
@@ -85,6 +86,7 @@ pg_check "mc's breaker opened during its stall" test "$state_mc" != closed
 pg_check "the default bank's stayed closed" test "$state_default" = closed
 pg_check "the default bank kept answering meanwhile" test "$((a1 - a0))" -gt 300
 pg_check "mc's breaker closed again" test "$state_mc_after" = closed
+pg_check "nothing left in flight at either bank at the end" test "$in_flight_end" -eq 0
 pg_check "timeouts counted against mc only" test "$mc_timeouts" -gt 0 -a "$default_timeouts" -eq 0
 pg_check "workers answered mc's cards 91 at once" test "$(pg_json "$g" 'd["total"]["breaker_91"]')" -gt 0
 pg_check "the default bank saw no 51xxxx card" test "$(foreign_rows "$PG_TMP/balances.csv" 40)" -eq 0
