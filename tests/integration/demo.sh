@@ -44,10 +44,12 @@ wait "$pktgen_pid"
 pg_stop gateway 20
 pg_stop banksim 10
 
-python3 - "$PG_TMP/pktgen.json" "$PG_TMP/gateway.json" "$PG_TMP/balances.csv" <<'PY'
+"$PG_BUILD/control/paygate-journal" summary "$PG_TMP/journal" >"$PG_TMP/journal.json"
+python3 - "$PG_TMP/pktgen.json" "$PG_TMP/gateway.json" "$PG_TMP/balances.csv" "$PG_TMP/journal.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
 g = json.load(open(sys.argv[2]))
+j = json.load(open(sys.argv[4]))
 bank = [l for l in open(sys.argv[3]) if l.startswith("#total")][0].strip()
 t = g["total"]
 lat = p["latency_us"]
@@ -68,7 +70,12 @@ print(f"shards   {len(g['workers'])} lcores  decided where received {x['local']}
 c = g["control"]
 print(f"control  bank requests {c['bank_tx']}  answers {c['bank_rx']}  timeouts {c['timeouts']}")
 print(f"bank     {bank.replace('#total,', '').replace(',', '  ')}")
-ok = p["lost"] == 0 and p["mismatches"] == 0 and p["duplicates"] == 0 and p["reordered"] == 0
-print("result   " + ("every request answered once, as expected" if ok else "PROBLEMS: see above"))
+print(f"journal  {j['records']} records  {j['requests']} requests  {j['approvals']} approvals durable  "
+      f"{j['dataplane_declines']} declines noted  {j['at_bank']} left at the bank")
+bank_approved = int(dict(kv.split("=") for kv in bank.split(",")[1:])["approved_count"])
+ok = (p["lost"] == 0 and p["mismatches"] == 0 and p["duplicates"] == 0 and p["reordered"] == 0
+      and j["approvals"] == bank_approved == p["approved_count"])
+print("result   " + ("every request answered once, as expected; every approval journalled "
+                      "and in the bank's books" if ok else "PROBLEMS: see above"))
 sys.exit(0 if ok else 1)
 PY
