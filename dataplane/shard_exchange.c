@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "shard_exchange.h"
 
@@ -142,8 +143,17 @@ xchg_poll(struct shard_exchange *x, const struct shard_map *map,
 		if (x->in[src] == NULL)
 			continue;
 		n = rte_ring_sc_dequeue_burst(x->in[src], (void **)items, XCHG_BURST, NULL);
+		/* The frames were last written on another core: start fetching
+		 * them all before working on the first. */
 		for (unsigned int i = 0; i < n; i++)
+			if (xchg_kind(items[i]) == XCHG_FRAME)
+				rte_prefetch0(xchg_ptr(items[i]));
+		for (unsigned int i = 0; i < n; i++) {
+			if (i + 2 < n && xchg_kind(items[i + 2]) == XCHG_FRAME)
+				rte_prefetch0(rte_pktmbuf_mtod((struct rte_mbuf *)xchg_ptr(items[i + 2]),
+							       void *));
 			receive(x, map, items[i], fn, ctx);
+		}
 		total += n;
 	}
 	return total;
