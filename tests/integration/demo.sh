@@ -31,7 +31,6 @@ echo "== paygate-pktgen: $count requests at $rate/s (mixed: approvals, declines,
 	--json "$PG_TMP/pktgen.json" 2>&1 | sed 's/^/  pktgen | /' &
 pktgen_pid=$!
 
-ctl() { "$PG_BUILD/control/paygatectl" -s "$PG_TMP/ctl.sock" "$@"; }
 sleep $((count / rate / 2 + 1))
 hot=$(ctl --json show merchant M00000000000001 | python3 -c 'import json,sys; d = json.load(sys.stdin); print(d["slot"], d["lcore"])')
 read -r slot owner <<<"$hot"

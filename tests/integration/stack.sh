@@ -97,3 +97,29 @@ pg_gateway_stats() {
 		>"$PG_TMP/telemetry.json" 2>/dev/null || return 1
 	pg_json "$PG_TMP/telemetry.json" "$1"
 }
+
+# This run's gateway through paygatectl.
+PG_CTL="$PG_BUILD/control/paygatectl"
+ctl() { "$PG_CTL" -s "$PG_TMP/ctl.sock" "$@"; }
+
+# gw_stats EXPR: EXPR over `show stats --json` as d (its "control" as c).
+gw_stats() {
+	ctl --json show stats |
+		python3 -c "import json,sys; d = json.load(sys.stdin); c = d['control']; print($1)"
+}
+
+# bank_fault COMMAND...: one command to paygate-banksim's --ctl socket
+# ($PG_TMP/bank.ctl, or BANK_CTL); prints the answer, fails on an error.
+bank_fault() {
+	python3 - "${BANK_CTL:-$PG_TMP/bank.ctl}" "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
+PY
+}
+
+# bank_total KEY: a total from the bank simulator's balances file.
+bank_total() {
+	grep '^#total' "${BANK_BALANCES:-$PG_TMP/balances.csv}" | tr ',' '\n' |
+		awk -F= -v k="$1" '$1 == k {print $2}'
+}

@@ -12,16 +12,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-1500}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
-bank() {
-	python3 - "$PG_TMP/bank.ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
-PY
-}
-control() { ctl --json show stats | python3 -c "import json,sys; c = json.load(sys.stdin)['control']; print($1)"; }
 
 pg_start_banksim --latency fixed:200 --seed 10 --ctl "$PG_TMP/bank.ctl"
 pg_wait_file "$PG_TMP/bank.ctl"
@@ -37,19 +27,19 @@ pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
 	--duration 12 --rate "$rate" --flows 64 --seed 15 --mix valid=90,bad_luhn=10 \
 	--drain-ms 4000 --json "$PG_TMP/pktgen.json"
 sleep 1
-echo "slow:    $(bank latency fixed:500000)"; sleep 1.5; bank latency fixed:200 >/dev/null
-sleep 1; t0=$(control 'c["timeouts"]')
-echo "drop:    $(bank drop 0.3)"; sleep 1; bank drop 0 >/dev/null
-sleep 1; g0=$(control 'c["bank_garbage"]')
-echo "garbage: $(bank garbage 0.2)"; sleep 1; bank garbage 0 >/dev/null
-g1=$(control 'c["bank_garbage"]')
-sleep 1; d0=$(control 'c["disconnects"]')
-echo "close:   $(bank close)"; sleep 1
-d1=$(control 'c["disconnects"]'); c1=$(control 'c["connects"]')
-echo "refuse:  $(bank refuse on)"; sleep 1.5
+echo "slow:    $(bank_fault latency fixed:500000)"; sleep 1.5; bank_fault latency fixed:200 >/dev/null
+sleep 1; t0=$(gw_stats 'c["timeouts"]')
+echo "drop:    $(bank_fault drop 0.3)"; sleep 1; bank_fault drop 0 >/dev/null
+sleep 1; g0=$(gw_stats 'c["bank_garbage"]')
+echo "garbage: $(bank_fault garbage 0.2)"; sleep 1; bank_fault garbage 0 >/dev/null
+g1=$(gw_stats 'c["bank_garbage"]')
+sleep 1; d0=$(gw_stats 'c["disconnects"]')
+echo "close:   $(bank_fault close)"; sleep 1
+d1=$(gw_stats 'c["disconnects"]'); c1=$(gw_stats 'c["connects"]')
+echo "refuse:  $(bank_fault refuse on)"; sleep 1.5
 ctl show banks
 refused_state=$(ctl --json show banks | python3 -c 'import json,sys; b = json.load(sys.stdin)["banks"][0]; print(b["breaker"], b["links_up"])')
-echo "refuse off: $(bank refuse off)"
+echo "refuse off: $(bank_fault refuse off)"
 # Reconnection waits for the link's backoff (doubling while refused).
 reconnected=0
 for _ in $(seq 1 100); do
@@ -61,11 +51,11 @@ for _ in $(seq 1 100); do
 done
 wait "$(pg_pid pktgen)" || true
 for _ in $(seq 1 100); do
-	[ "$(control 'c["reversals_acked"] >= c["reversals_queued"]')" = True ] && break
+	[ "$(gw_stats 'c["reversals_acked"] >= c["reversals_queued"]')" = True ] && break
 	sleep 0.1
 done
 ctl show banks
-c2=$(control 'c["connects"]')
+c2=$(gw_stats 'c["connects"]')
 pg_stop gateway 20
 pg_stop banksim 10
 
@@ -75,7 +65,6 @@ b=$PG_TMP/balances.csv
 echo "control: $(pg_json "$g" '{k: d["control"][k] for k in ("timeouts","bank_garbage","connects","disconnects","breaker_opened","reversals_queued","reversals_acked","late_answers")}')"
 echo "pktgen: $(pg_json "$p" '{k: d[k] for k in ("sent","received","lost","duplicates","approved_count","codes")}')"
 echo "bank: $(tail -n 1 "$b")"
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 pg_check "slow answers timed out (91) and late answers were counted" \
 	test "$(pg_json "$g" 'd["control"]["late_answers"] > 0')" = True

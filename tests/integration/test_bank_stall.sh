@@ -12,16 +12,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-2000}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
-bank() {
-	python3 - "$PG_TMP/bank.ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
-PY
-}
-stat() { ctl --json show stats | python3 -c "import json,sys; d = json.load(sys.stdin); print($1)"; }
 
 pg_start_banksim --latency fixed:200 --seed 6 --ctl "$PG_TMP/bank.ctl"
 pg_wait_file "$PG_TMP/bank.ctl"
@@ -38,7 +28,7 @@ pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
 	--drain-ms 4000 --answers-out "$PG_TMP/answers.csv" --json "$PG_TMP/pktgen.json"
 
 sleep 3
-echo "== bank stalls: $(bank stall on)"
+echo "== bank stalls: $(bank_fault stall on)"
 t0=$(date +%s.%N)
 opened=""
 for _ in $(seq 1 100); do
@@ -52,19 +42,19 @@ echo "breaker open after ${opened:-never} ms"
 sleep 1
 ctl show banks
 banks_open=$(ctl --json show banks | python3 -c 'import json,sys; print(json.load(sys.stdin)["banks"][0]["breaker"])')
-f0=$(stat 'd["total"]["breaker_91"]'); to0=$(stat 'd["control"]["timeouts"]')
+f0=$(gw_stats 'd["total"]["breaker_91"]'); to0=$(gw_stats 'd["control"]["timeouts"]')
 sleep 1
-f1=$(stat 'd["total"]["breaker_91"]'); to1=$(stat 'd["control"]["timeouts"]')
+f1=$(gw_stats 'd["total"]["breaker_91"]'); to1=$(gw_stats 'd["control"]["timeouts"]')
 echo "while open, in 1 s: $((f1 - f0)) answered 91 at once, $((to1 - to0)) timeouts"
-echo "== bank back: $(bank stall off)"
+echo "== bank back: $(bank_fault stall off)"
 sleep 3
-a0=$(stat 'd["total"]["codes"].get("00", 0)'); sleep 1; a1=$(stat 'd["total"]["codes"].get("00", 0)')
+a0=$(gw_stats 'd["total"]["codes"].get("00", 0)'); sleep 1; a1=$(gw_stats 'd["total"]["codes"].get("00", 0)')
 echo "approvals in 1 s after: $((a1 - a0))"
 ctl show banks
 ctl --json show banks >"$PG_TMP/banks.json"
 wait "$(pg_pid pktgen)" || true
 for _ in $(seq 1 50); do
-	[ "$(stat 'd["control"]["reversals_acked"] >= d["control"]["reversals_queued"]')" = True ] && break
+	[ "$(gw_stats 'd["control"]["reversals_acked"] >= d["control"]["reversals_queued"]')" = True ] && break
 	sleep 0.1
 done
 pg_stop gateway 20
@@ -77,7 +67,6 @@ echo "control: $(pg_json "$g" '{k: d["control"][k] for k in ("timeouts","breaker
 echo "workers: breaker_91 $(pg_json "$g" 'd["total"]["breaker_91"]')"
 echo "pktgen: $(pg_json "$p" '{k: d[k] for k in ("sent","received","lost","duplicates","approved_count","codes")}')"
 echo "bank: $(tail -n 1 "$b")"
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 pg_check "breaker opened" test "$(pg_json "$g" 'd["control"]["breaker_opened"]')" -ge 1
 pg_check "... within timeout + window (< 1300 ms) of the stall" test "${opened:-99999}" -lt 1300

@@ -16,16 +16,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-3000}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
-bank() {
-	python3 - "$PG_TMP/bank.ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
-PY
-}
-control() { ctl --json show stats | python3 -c "import json,sys; c = json.load(sys.stdin)['control']; print($1)"; }
 memif="net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 start_gateway() { rm -f "$PG_TMP/memif.sock"; pg_start_gateway 0@0,1@0 "$memif"; }
 
@@ -44,10 +34,10 @@ pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
 	--duration 5 --rate "$rate" --flows 64 --seed 17 --mix valid=90,bad_luhn=10 \
 	--drain-ms 2000 --json "$PG_TMP/pktgen.json"
 sleep 3
-echo "== bank stalls: $(bank stall on)"
+echo "== bank stalls: $(bank_fault stall on)"
 wait "$(pg_pid pktgen)" || true
 sleep 1.5       # a checkpoint lists the reversals the stalled bank owes us
-owed=$(control 'c["reversals_queued"] - c["reversals_acked"]')
+owed=$(gw_stats 'c["reversals_queued"] - c["reversals_acked"]')
 echo "reversals open at stop: $owed"
 pg_stop gateway 20
 mv "$PG_TMP/gateway.log" "$PG_TMP/gateway-1.log"
@@ -58,12 +48,12 @@ start_gateway
 grep '^paygate: journal' "$PG_TMP/gateway.log"
 archived=$(sed -n 's/^paygate: journal: \([0-9]*\) segments before the checkpoint.*/\1/p' "$PG_TMP/gateway.log")
 resumed=$(sed -n 's/.* \([0-9]*\) reversals resumed.*/\1/p' "$PG_TMP/gateway.log")
-echo "== bank back: $(bank stall off)"
+echo "== bank back: $(bank_fault stall off)"
 for _ in $(seq 1 100); do
-	[ "$(control 'c["reversals_acked"] >= c["reversals_queued"] > 0')" = True ] && break
+	[ "$(gw_stats 'c["reversals_acked"] >= c["reversals_queued"] > 0')" = True ] && break
 	sleep 0.1
 done
-acked=$(control 'c["reversals_acked"]')
+acked=$(gw_stats 'c["reversals_acked"]')
 pg_stop gateway 20
 mv "$PG_TMP/gateway.log" "$PG_TMP/gateway-2.log"
 
@@ -78,7 +68,6 @@ echo "archived segments: $archived; reversals resumed: $resumed, acknowledged af
 
 p=$PG_TMP/pktgen.json
 b=$PG_TMP/balances.csv
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 pg_check "the stalled bank left reversals open at stop" test "$owed" -gt 0
 pg_check "segments before an old checkpoint were archived" test "${archived:-0}" -gt 0
 pg_check "every open reversal resumed after the restart" test "${resumed:-0}" -ge "$owed"

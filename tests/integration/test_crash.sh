@@ -19,7 +19,6 @@ source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-5000}
 JTOOL="$PG_BUILD/control/paygate-journal"
-CTL="$PG_BUILD/control/paygatectl"
 EPOCH=2026-11-25T12:00:00
 memif="net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 
@@ -47,7 +46,7 @@ run_pktgen() {
 # leaves reversals for the next start, which is also fine).
 wait_reversals() {
 	for _ in $(seq 1 100); do
-		"$CTL" -s "$PG_TMP/ctl.sock" --json show stats >"$PG_TMP/stats.json" 2>/dev/null || true
+		ctl --json show stats >"$PG_TMP/stats.json" 2>/dev/null || true
 		[ "$(pg_json "$PG_TMP/stats.json" 'd["control"]["reversals_acked"] >= d["control"]["reversals_queued"]' 2>/dev/null)" = True ] && return 0
 		sleep 0.1
 	done

@@ -11,9 +11,7 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-2000}
-CTL="$PG_BUILD/control/paygatectl"
 JTOOL="$PG_BUILD/control/paygate-journal"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
 approvals() { ctl --json show stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["codes"].get("00", 0))'; }
 
 pg_start_banksim --latency fixed:200 --seed 4

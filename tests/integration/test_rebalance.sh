@@ -16,8 +16,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-6000}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
 
 # 200 merchants; the first 16 are the sample file's.
 m=$PG_TMP/merchants.csv

@@ -18,7 +18,6 @@ source "$PG_SRC/tests/integration/stack.sh"
 
 count=${2:-50000}
 rate=${3:-6000}
-CTL="$PG_BUILD/control/paygatectl"
 
 pg_start_banksim --latency uniform:200:3000 --seed 5
 PG_WORKER_SLEEP_US=20 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
@@ -26,7 +25,6 @@ PG_WORKER_SLEEP_US=20 pg_write_config "$PG_TMP/paygate.ini" "$PG_BANK_PORT"
 pg_start_gateway 0@0,1@0,2@0,3@0,4@0 \
 	"net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/memif.sock"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
 
 # The control socket: private, answers, refuses nonsense without dying.
 pg_check "control socket is mode 0600" test "$(stat -c %a "$PG_TMP/ctl.sock")" = 600
@@ -60,7 +58,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.close()
 PY
 ctl_quiet() { ctl "$@" >/dev/null; }
 pg_check "gateway still answers after hostile control clients" ctl_quiet show stats
-rc=0; "$CTL" -s "$PG_TMP/nothing.sock" show stats 2>/dev/null || rc=$?
+rc=0; "$PG_CTL" -s "$PG_TMP/nothing.sock" show stats 2>/dev/null || rc=$?
 pg_check "no gateway: exit 2" test "$rc" -eq 2
 
 # The merchants' slots: the ones worth moving.
@@ -117,7 +115,6 @@ echo "gateway: $(pg_json "$g" '{k: d["total"][k] for k in ("rx","handoff","resul
 echo "exchange: $(pg_json "$g" 'd["total"]["exchange"]')"
 echo "per lcore (local, dispatched): $(pg_json "$g" '[(w["lcore"], w["exchange"]["local"], w["exchange"]["dispatched"]) for w in d["workers"]]')"
 echo "bank: $(tail -n 1 "$b")"
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 pg_check "at least $count requests sent" test "$(pg_json "$p" 'd["sent"]')" -ge "$count"
 pg_check "moves happened under load (>= 100)" test "$moves" -ge 100

@@ -40,7 +40,6 @@ echo "codes:  $(pg_json "$p" 'd["codes"]')"
 echo "gateway total: $(pg_json "$g" '{k: v for k, v in d["total"].items() if k not in ("codes","drops")}')"
 echo "bank:   $(tail -n 1 "$b")"
 
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 pg_check "at least $count requests sent" \
 	test "$(pg_json "$p" 'd["sent"]')" -ge "$count"

@@ -11,16 +11,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-2000}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
-bank() {
-	python3 - "$PG_TMP/bank.ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
-PY
-}
-stat() { ctl --json show stats | python3 -c "import json,sys; d = json.load(sys.stdin); print($1)"; }
 
 pg_start_banksim --latency fixed:200 --seed 7 --ctl "$PG_TMP/bank.ctl"
 pg_wait_file "$PG_TMP/bank.ctl"
@@ -38,22 +28,22 @@ pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
 	--drain-ms 4000 --answers-out "$PG_TMP/answers.csv" --json "$PG_TMP/pktgen.json"
 
 sleep 2
-echo "== bank stalls: $(bank stall on)"
+echo "== bank stalls: $(bank_fault stall on)"
 wait "$(pg_pid pktgen)" || true
 ctl show banks
 # A restart while the bank is still away: the advices owed must survive
 # it (and keep counting against the stand-in limits).
-open_advices=$(stat 'd["control"]["standin_approved"] - d["control"]["advices_acked"]')
-approved_before=$(stat 'd["control"]["standin_approved"]')
+open_advices=$(gw_stats 'd["control"]["standin_approved"] - d["control"]["advices_acked"]')
+approved_before=$(gw_stats 'd["control"]["standin_approved"]')
 pg_stop gateway 20
 mv "$PG_TMP/gateway.json" "$PG_TMP/gateway-1.json"
 rm -f "$PG_TMP/memif.sock"
 pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 resumed=$(sed -n 's/.* \([0-9]*\) advices resumed.*/\1/p' "$PG_TMP/gateway.log")
 echo "advices open at stop: $open_advices, resumed after the restart: $resumed"
-echo "== bank back: $(bank stall off)"
+echo "== bank back: $(bank_fault stall off)"
 for _ in $(seq 1 100); do
-	[ "$(stat 'd["control"]["advices_acked"] >= '"$open_advices"' and d["control"]["reversals_acked"] >= d["control"]["reversals_queued"]')" = True ] && break
+	[ "$(gw_stats 'd["control"]["advices_acked"] >= '"$open_advices"' and d["control"]["reversals_acked"] >= d["control"]["reversals_queued"]')" = True ] && break
 	sleep 0.1
 done
 ctl show banks
@@ -68,7 +58,6 @@ b=$PG_TMP/balances.csv
 echo "control: $(pg_json "$g" '{k: d["control"][k] for k in ("timeouts","breaker_opened","standin_approved","standin_over_limit","advices_sent","advices_acked","reversals_queued","reversals_acked")}')"
 echo "pktgen: $(pg_json "$p" '{k: d[k] for k in ("sent","received","lost","duplicates","approved_count","codes")}')"
 echo "bank: $(tail -n 1 "$b")"
-bank_total() { grep '^#total' "$b" | tr ',' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 standin_seen=$(awk -F, '$6 == "00" && substr($7, 1, 1) == "S"' "$PG_TMP/answers.csv" | wc -l)
 max_standin_amount=$(python3 - "$PG_TMP/journal.csv" <<'PY'
 import csv, sys

@@ -12,15 +12,6 @@ pg_init "$1"
 source "$PG_SRC/tests/integration/stack.sh"
 
 rate=${2:-2000}
-CTL="$PG_BUILD/control/paygatectl"
-ctl() { "$CTL" -s "$PG_TMP/ctl.sock" "$@"; }
-bank_mc() {
-	python3 - "$PG_TMP/mc.ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-r = s.recv(4096).decode(); print(r.strip()); sys.exit(0 if r.startswith("ok") else 1)
-PY
-}
 banks() { ctl --json show banks | python3 -c "import json,sys; b = {x['name']: x for x in json.load(sys.stdin)['banks']}; print($1)"; }
 
 pg_start_banksim --latency fixed:200 --seed 8
@@ -50,13 +41,13 @@ pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
 	--duration 9 --rate "$rate" --flows 64 --seed 14 --mix valid=90,bad_luhn=10 \
 	--drain-ms 4000 --json "$PG_TMP/pktgen.json"
 sleep 2
-echo "== mc stalls: $(bank_mc stall on)"
+echo "== mc stalls: $(BANK_CTL="$PG_TMP/mc.ctl" bank_fault stall on)"
 sleep 2
 ctl show banks
 state_mc=$(banks 'b["mc"]["breaker"]')
 state_default=$(banks 'b["default"]["breaker"]')
 a0=$(banks 'b["default"]["answered"]'); sleep 1; a1=$(banks 'b["default"]["answered"]')
-echo "== mc back: $(bank_mc stall off)"
+echo "== mc back: $(BANK_CTL="$PG_TMP/mc.ctl" bank_fault stall off)"
 wait "$(pg_pid pktgen)" || true
 for _ in $(seq 1 100); do
 	[ "$(ctl --json show stats | python3 -c 'import json,sys; c = json.load(sys.stdin)["control"]; print(c["reversals_acked"] >= c["reversals_queued"])')" = True ] && break
