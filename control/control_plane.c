@@ -25,6 +25,7 @@
 
 #include <xxhash.h>
 
+#include "clock_ns.h"
 #include "bank_link.h"
 #include "bank_pending.h"
 #include "control_plane.h"
@@ -95,15 +96,6 @@ struct durable_wait {
 	uint8_t action;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct control_plane *
 control_plane_create(const struct control_config *cfg,
 		     struct handoff_channel *channels, unsigned int n_workers,
@@ -130,7 +122,7 @@ control_plane_create(const struct control_config *cfg,
 		b->index = (uint8_t)bi;
 		b->n_links = ep->connections < CONTROL_LINKS_MAX ? ep->connections :
 			     CONTROL_LINKS_MAX;
-		breaker_init(&b->breaker, &cfg->breaker, now_ns());
+		breaker_init(&b->breaker, &cfg->breaker, clock_mono_ns());
 		snprintf(port, sizeof(port), "%u", ep->port);
 		if (getaddrinfo(ep->host, port, &hints, &ai) != 0 || ai == NULL) {
 			fprintf(stderr, "control: cannot resolve bank %s host '%s'\n", ep->name,
@@ -305,15 +297,6 @@ bank_bytes(struct control_plane *cp, struct auth_request *rec, uint8_t *out,
 	return iso_build_end(&b);
 }
 
-static uint64_t
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Journal a record about key; returns its seq (1 without a journal: it
  * counts as durable at once), 0 if refused. */
 static uint64_t
@@ -325,7 +308,7 @@ journal_rec(struct control_plane *cp, uint8_t type, const struct auth_key *key,
 	if (cp->journal == NULL)
 		return 1;
 	e.type = type;
-	e.time_ns = real_ns();
+	e.time_ns = clock_real_ns();
 	e.key = *key;
 	e.enc = cp->cfg.bank_enc;
 	e.outcome = rec ? rec->outcome : 0;
@@ -369,7 +352,7 @@ journal_declines(struct control_plane *cp)
 			memset(&e, 0, sizeof(e));
 			e.type = JOURNAL_DECISION;
 			e.outcome = AUTH_OUTCOME_DATAPLANE;
-			e.time_ns = real_ns();
+			e.time_ns = clock_real_ns();
 			e.key = notes[i]->key;
 			memcpy(e.rc, notes[i]->rc, 2);
 			memset(e.auth_code, ' ', ISO_AUTH_CODE_LEN);
@@ -663,12 +646,15 @@ send_owed(struct control_plane *cp, struct owed_queue *q, uint64_t *counter, uin
 			if (b->links[li].state == BANK_LINK_UP)
 				sent = bank_link_send(&b->links[li], r->msg, r->len);
 		}
-		/* Sent or not, try again after the interval. */
-		owed_queue_sent(q, r, now);
-		if (sent) {
-			(*counter)++;
-			n++;
+		/* Unsent, it is tried again after the interval, still as the
+		 * first send (0400, 0120); sent, the next one is a repeat. */
+		if (!sent) {
+			owed_queue_postpone(q, r, now);
+			continue;
 		}
+		owed_queue_sent(q, r, now);
+		(*counter)++;
+		n++;
 	}
 	return n;
 }
@@ -680,12 +666,10 @@ send_reversals(struct control_plane *cp, uint64_t now)
 
 	/* Stand-in totals start afresh once every advice is settled. */
 	n += send_owed(cp, cp->advices, &cp->c.advices_sent, now, true);
-	{
-		if (cp->stip_used && owed_queue_count(cp->advices) == 0) {
-			memset(cp->stip_cards, 0, STIP_TABLE * sizeof(*cp->stip_cards));
-			memset(cp->stip_merchants, 0, STIP_TABLE * sizeof(*cp->stip_merchants));
-			cp->stip_used = false;
-		}
+	if (cp->stip_used && owed_queue_count(cp->advices) == 0) {
+		memset(cp->stip_cards, 0, STIP_TABLE * sizeof(*cp->stip_cards));
+		memset(cp->stip_merchants, 0, STIP_TABLE * sizeof(*cp->stip_merchants));
+		cp->stip_used = false;
 	}
 	return n;
 }
@@ -707,7 +691,7 @@ control_plane_reverse_orphan(struct control_plane *cp, const uint8_t *msg,
 		return -1;
 	uint64_t before = cp->c.reversals_queued;
 
-	owe_reversal(cp, msg, len, now_ns());
+	owe_reversal(cp, msg, len, clock_mono_ns());
 	return cp->c.reversals_queued > before ? 0 : -1;
 }
 
@@ -715,7 +699,7 @@ int
 control_plane_resume_advice(struct control_plane *cp, const uint8_t *msg,
 			    uint16_t len, uint8_t enc)
 {
-	struct owed_msg *r = owed_queue_restore(cp->advices, msg, len, enc, now_ns());
+	struct owed_msg *r = owed_queue_restore(cp->advices, msg, len, enc, clock_mono_ns());
 	struct standin_total *card, *merchant;
 	struct iso_msg m;
 	uint64_t amount;
@@ -744,7 +728,7 @@ int
 control_plane_resume_reversal(struct control_plane *cp, const uint8_t *msg,
 			      uint16_t len, uint8_t enc)
 {
-	struct owed_msg *r = owed_queue_restore(cp->reversals, msg, len, enc, now_ns());
+	struct owed_msg *r = owed_queue_restore(cp->reversals, msg, len, enc, clock_mono_ns());
 
 	if (r == NULL) {
 		cp->c.reversal_queue_full++;
@@ -769,12 +753,12 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 	if (m.status == ISO_PARSE_OK && m.mti == 810) {
 		cp->c.echo_answered++;
 		b->probe_sent_ns = 0;
-		breaker_success(&b->breaker, now_ns());
+		breaker_success(&b->breaker, clock_mono_ns());
 		return;
 	}
 	if (m.status != ISO_PARSE_OK || !auth_key_from_msg(&m, &key)) {
 		cp->c.bank_garbage++;
-		breaker_failure(&b->breaker, now_ns());
+		breaker_failure(&b->breaker, clock_mono_ns());
 		return;
 	}
 	if (m.mti == 410 || m.mti == 130) {
@@ -788,7 +772,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 				cp->c.advices_acked++;
 			journal_rec(cp, rev ? JOURNAL_REVERSAL_ACK : JOURNAL_ADVICE_ACK, &key,
 				    NULL, NULL, 0);
-			breaker_success(&b->breaker, now_ns());
+			breaker_success(&b->breaker, clock_mono_ns());
 			return;
 		}
 	}
@@ -802,7 +786,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 	}
 	cp->c.bank_matched++;
 	cp->banks[rec->bank < cp->n_banks ? rec->bank : 0].in_flight--;
-	uint64_t t = now_ns();
+	uint64_t t = clock_mono_ns();
 
 	breaker_success(&b->breaker, t);
 	if (rec->bank_sent_ns && t > rec->bank_sent_ns)
@@ -836,7 +820,7 @@ on_bank_message(void *ctx, const uint8_t *buf, uint16_t len)
 
 		cp->c.journal_refused++;
 		if (n > 0)
-			owe_reversal(cp, msg, (uint16_t)n, now_ns());
+			owe_reversal(cp, msg, (uint16_t)n, clock_mono_ns());
 		rec->outcome = AUTH_OUTCOME_ERROR;
 		rec->has_auth_code = 0;
 		return give_back(cp, rec);
@@ -872,14 +856,9 @@ static int
 build_echo(struct control_plane *cp, uint8_t *msg, size_t cap)
 {
 	struct iso_builder b;
-	char f7[16], f11[16];
-	time_t t = time(NULL);
-	struct tm tm;
+	char f7[10], f11[16];
 
-	gmtime_r(&t, &tm);
-	snprintf(f7, sizeof(f7), "%02u%02u%02u%02u%02u", (unsigned int)(tm.tm_mon + 1) % 100,
-		 (unsigned int)tm.tm_mday % 100, (unsigned int)tm.tm_hour % 100,
-		 (unsigned int)tm.tm_min % 100, (unsigned int)tm.tm_sec % 100);
+	iso_transmission_time(f7, time(NULL));
 	cp->probe_stan = cp->probe_stan % 999999 + 1;
 	snprintf(f11, sizeof(f11), "%06u", cp->probe_stan % 1000000);
 	iso_build_begin(&b, msg, cap, (enum iso_bitmap_enc)cp->cfg.bank_enc, 800, true);
@@ -1002,7 +981,7 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 	uint32_t sleep_us = cp->cfg.idle_sleep_us;
 
 	while (!*quit) {
-		uint64_t now = now_ns();
+		uint64_t now = clock_mono_ns();
 		unsigned int work = 0;
 		struct auth_request *rec;
 
@@ -1066,12 +1045,12 @@ control_plane_run(struct control_plane *cp, volatile bool *quit)
 			journal_rec(cp, JOURNAL_DECISION, &rec->key, rec, NULL, 0);
 			give_back(cp, rec);
 		}
-		release_durable(cp, now_ns());
+		release_durable(cp, clock_mono_ns());
 		if (cp->wait_n)
 			usleep(1000);
 	}
 	while ((rec = bank_pending_pop(cp->pending)) != NULL)
-		timed_out(cp, rec, now_ns());
+		timed_out(cp, rec, clock_mono_ns());
 	for (int i = 0; i < 1000 && cp->backlog_n; i++) {
 		retry_backlog(cp);
 		usleep(1000);

@@ -14,8 +14,9 @@
  * refuses (disk failing, buffers full), nothing is sent to the bank and
  * nothing approved: 96.
  *
- * Owns: bank connections, the table of requests at the bank, the timeout
- * queue, the reversal queue, the requests and approvals waiting for
+ * Owns: each bank's connections, breaker and latency histogram, the table
+ * of requests at the banks and its timeout order, the owed reversals and
+ * advices, the stand-in totals, the requests and approvals waiting for
  * durability, and its counters. Runs on one thread; no locks inside. Its
  * own memory comes from jemalloc and is sized at create time.
  */

@@ -13,6 +13,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include "clock_ns.h"
 #include "control_plane.h"
 #include "ctl_server.h"
 #include "gateway_stats.h"
@@ -394,11 +395,8 @@ ctl_execute(struct ctl_context *ctx, const char *line, FILE *out, char *err,
 static void
 sample(struct ctl_context *ctx, uint64_t *last_ns)
 {
-	struct timespec ts;
-	uint64_t t;
+	uint64_t t = clock_mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (t - *last_ns < SAMPLE_MS * 1000000ull)
 		return;
 	for (unsigned int i = 0; i < ctx->n_workers; i++) {

@@ -12,6 +12,7 @@
 
 #include <rte_hash_crc.h>
 
+#include "clock_ns.h"
 #include "journal.h"
 
 /* len, crc: the prefix; seq, type, fixed payload: what len counts first. */
@@ -108,15 +109,6 @@ journal_decode(const uint8_t *buf, size_t avail, struct journal_entry *e)
 		return (size_t)-1;
 	memcpy(e->msg, p, e->msg_len);
 	return PREFIX + len;
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- recovery --- */
@@ -216,7 +208,7 @@ scan(const char *dir, journal_scan_fn *fn, void *ctx, struct journal_recovery *r
 {
 	struct seg_name *segs = NULL;
 	size_t n_segs = 0;
-	uint64_t t0 = mono_ns(), expect = 1;
+	uint64_t t0 = clock_mono_ns(), expect = 1;
 	struct journal_entry *e = malloc(sizeof(*e));
 	int ret = -1;
 
@@ -274,7 +266,7 @@ scan(const char *dir, journal_scan_fn *fn, void *ctx, struct journal_recovery *r
 	rep->next_seq = expect;
 	ret = 0;
 out:
-	rep->elapsed_ns = mono_ns() - t0;
+	rep->elapsed_ns = clock_mono_ns() - t0;
 	free(segs);
 	free(e);
 	return ret;
@@ -418,9 +410,9 @@ writer_main(void *arg)
 		/* Wait for a batch to close: big enough, old enough, or stop. */
 		while (!j->stop && (j->len[o] == 0 ||
 		       (j->len[o] < j->cfg.batch_bytes &&
-			mono_ns() - j->opened_ns < (uint64_t)j->cfg.batch_us * 1000))) {
+			clock_mono_ns() - j->opened_ns < (uint64_t)j->cfg.batch_us * 1000))) {
 			struct timespec ts;
-			uint64_t age = mono_ns() - j->opened_ns, window = (uint64_t)j->cfg.batch_us * 1000;
+			uint64_t age = clock_mono_ns() - j->opened_ns, window = (uint64_t)j->cfg.batch_us * 1000;
 			/* The batch may have come of age since the check above. */
 			uint64_t wait_ns = j->len[o] == 0 ? 100000000ull :
 					   age >= window ? 0 : window - age;
@@ -439,13 +431,13 @@ writer_main(void *arg)
 		/* Close it: appends go to the other buffer from now on. */
 		j->open = 1 - o;
 		j->len[j->open] = 0;
-		j->opened_ns = mono_ns();
+		j->opened_ns = clock_mono_ns();
 		size_t len = j->len[o];
 		uint64_t last = j->last_seq[o];
 		uint64_t first = __atomic_load_n(&j->durable, __ATOMIC_RELAXED) + 1;
 		pthread_mutex_unlock(&j->mu);
 
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = clock_mono_ns();
 
 		while (commit(j, j->buf[o], len, first) != 0) {
 			__atomic_store_n(&j->failing, true, __ATOMIC_RELEASE);
@@ -454,7 +446,7 @@ writer_main(void *arg)
 				break;
 			usleep(RETRY_NS / 1000);
 		}
-		uint64_t dt = mono_ns() - t0;
+		uint64_t dt = clock_mono_ns() - t0;
 
 		__atomic_store_n(&j->failing, false, __ATOMIC_RELEASE);
 		__atomic_store_n(&j->durable, last, __ATOMIC_RELEASE);
@@ -553,7 +545,7 @@ journal_append(struct journal *j, struct journal_entry *e)
 		goto out;
 	}
 	if (j->len[o] == 0)
-		j->opened_ns = mono_ns();
+		j->opened_ns = clock_mono_ns();
 	memcpy(j->buf[o] + j->len[o], rec, n);
 	j->len[o] += n;
 	j->last_seq[o] = e->seq;

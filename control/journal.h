@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * journal - paygate's durable memory of money: every request handed to a
- * bank, every bank answer and every decision sent for it, reversals, in
- * append-only segment files made durable by group commit.
+ * bank, every bank answer and every decision sent for it, reversals and
+ * stand-in advices owed and settled, checkpoints of what is still owed,
+ * and (best effort) the workers' declines, in append-only segment files
+ * made durable by group commit.
  *
  * Record on disk (little-endian, as the machines it runs on):
  *   u32 len      bytes after this header

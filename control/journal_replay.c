@@ -47,7 +47,7 @@ journal_replay_destroy(struct journal_replay *r)
 static bool
 used(const struct replay_item *it)
 {
-	return it->has_request || it->has_decision || it->is_reversal;
+	return it->has_request || it->has_decision || it->is_owed;
 }
 
 static struct replay_item *
@@ -151,7 +151,7 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 		it->has_auth_code = e->has_auth_code;
 		memcpy(it->auth_code, e->auth_code, ISO_AUTH_CODE_LEN);
 		it->time_ns = e->time_ns;
-		if (it->msg && !it->is_reversal) {
+		if (it->msg && !it->is_owed) {
 			free(it->msg);
 			it->msg = NULL;
 			it->msg_len = 0;
@@ -159,20 +159,20 @@ journal_replay_add(void *ctx, const struct journal_entry *e)
 		break;
 	case JOURNAL_REVERSAL_SENT:
 	case JOURNAL_ADVICE_SENT:
-		it->is_reversal = 1;
+		it->is_owed = 1;
 		keep_msg(it, e);
 		break;
 	case JOURNAL_CHECKPOINT_OWED:
 		/* Open at the checkpoint; an ack later in the journal closes
 		 * it. Already known (not archived): nothing new. */
-		if (!it->is_reversal) {
-			it->is_reversal = 1;
+		if (!it->is_owed) {
+			it->is_owed = 1;
 			keep_msg(it, e);
 		}
 		break;
 	case JOURNAL_REVERSAL_ACK:
 	case JOURNAL_ADVICE_ACK:
-		it->is_reversal = 1;
+		it->is_owed = 1;
 		it->acked = 1;
 		free(it->msg);
 		it->msg = NULL;
@@ -202,7 +202,7 @@ journal_replay_get_stats(const struct journal_replay *r, struct journal_replay_s
 
 		if (!used(it))
 			continue;
-		if (it->is_reversal && !it->acked)
+		if (it->is_owed && !it->acked)
 			out->reversals_open++;
 		if (it->has_request && !it->has_decision)
 			out->orphans++;

@@ -21,7 +21,7 @@ struct replay_item {
 	uint64_t time_ns;         /* of the decision */
 	uint8_t has_request;
 	uint8_t has_decision;
-	uint8_t is_reversal;      /* key is an owed message's (reversal, advice) */
+	uint8_t is_owed;      /* key is an owed message's (reversal, advice) */
 	uint8_t acked;            /* ... acknowledged */
 	uint8_t outcome;
 	uint8_t has_auth_code;

@@ -70,19 +70,14 @@ owed_queue_add_reversal(struct owed_queue *q, const uint8_t *msg, uint16_t len,
 	struct owed_msg *r = slot(q);
 	struct iso_msg m;
 	struct iso_builder b;
-	char f7[64], f11[16], f90[64];
-	time_t t = time(NULL);
-	struct tm tm;
+	char f7[10], f11[16], f90[64];
 
 	if (r == NULL)
 		return NULL;
 	iso_parse(&m, msg, len, (enum iso_bitmap_enc)enc);
 	if (m.status != ISO_PARSE_OK || !auth_key_from_msg(&m, &r->orig))
 		return NULL;
-	gmtime_r(&t, &tm);
-	snprintf(f7, sizeof(f7), "%02u%02u%02u%02u%02u", (unsigned int)(tm.tm_mon + 1) % 100,
-		 (unsigned int)tm.tm_mday % 100, (unsigned int)tm.tm_hour % 100,
-		 (unsigned int)tm.tm_min % 100, (unsigned int)tm.tm_sec % 100);
+	iso_transmission_time(f7, time(NULL));
 	q->stan = q->stan % 999999 + 1;
 	snprintf(f11, sizeof(f11), "%06u", q->stan);
 	/* 90: original MTI, STAN, transmission time; acquirer and forwarder
@@ -168,6 +163,12 @@ owed_queue_sent(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns)
 {
 	r->sends++;
 	r->msg[3] = '1';          /* MTI 0400 -> 0401 for every repeat */
+	r->next_ns = now_ns + q->retry_ns;
+}
+
+void
+owed_queue_postpone(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns)
+{
 	r->next_ns = now_ns + q->retry_ns;
 }
 

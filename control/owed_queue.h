@@ -56,6 +56,9 @@ struct owed_msg *owed_queue_due(struct owed_queue *q, uint64_t now_ns,
 				    uint64_t durable_seq);
 /* It was written to a bank link: next time as 0401, after the interval. */
 void owed_queue_sent(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns);
+/* It could not be written (no link up, bank not answering): due again
+ * after the interval, unchanged. */
+void owed_queue_postpone(struct owed_queue *q, struct owed_msg *r, uint64_t now_ns);
 /* A 0410 for key: remove it. Returns the entry's original key in *orig and
  * true, or false if it was not ours. */
 bool owed_queue_ack(struct owed_queue *q, const struct auth_key *key,

@@ -525,3 +525,17 @@ iso_response_build(uint8_t *buf, size_t cap, enum iso_bitmap_enc enc,
 		iso_build_copy(&b, req, echo_after_39[i]);
 	return iso_build_end(&b);
 }
+
+void
+iso_transmission_time(char f7[10], time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	const int parts[5] = { tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec };
+
+	for (int i = 0; i < 5; i++) {
+		f7[2 * i] = (char)('0' + parts[i] / 10 % 10);
+		f7[2 * i + 1] = (char)('0' + parts[i] % 10);
+	}
+}

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ISO_FIELD_MAX 128
 /* Largest message we accept or build: one Ethernet frame's UDP payload
@@ -170,6 +171,9 @@ void iso_build_copy(struct iso_builder *b, const struct iso_msg *from,
 /* Returns the message length, or -1 on any error (overflow, order,
  * length). */
 int iso_build_end(struct iso_builder *b);
+
+/* Field 7, transmission date and time, for t in UTC: MMDDhhmmss (no NUL). */
+void iso_transmission_time(char f7[10], time_t t);
 
 /*
  * Response construction shared by the gateway and the bank simulator:

@@ -27,6 +27,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "clock_ns.h"
 #include "config.h"
 #include "control_plane.h"
 #include "ctl_server.h"
@@ -174,10 +175,10 @@ replay_one(void *ctx, const struct replay_item *it)
 {
 	struct replay_ctx *c = ctx;
 
-	if (it->is_reversal) {
+	if (it->is_owed) {
 		/* Owed messages: reversals (04xx) and advices (012x). */
 		if (!it->acked && it->msg) {
-			bool advice = it->msg_len >= 4 && it->msg[1] == '1';
+			bool advice = it->msg_len >= 4 && memcmp(it->msg, "012", 3) == 0;
 
 			if ((advice ? control_plane_resume_advice(cp, it->msg, it->msg_len, it->enc) :
 			     control_plane_resume_reversal(cp, it->msg, it->msg_len, it->enc)) == 0)
@@ -211,12 +212,10 @@ replay_one(void *ctx, const struct replay_item *it)
 static void
 apply_replay(struct journal_replay *replay, struct slot_state *slots)
 {
-	struct timespec ts;
 	struct journal_replay_stats st;
 	struct replay_ctx c = { .slots = slots };
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	c.now_real = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	c.now_real = clock_real_ns();
 	c.ttl_ns = (uint64_t)cfg.idem_ttl_ms * 1000000ull;
 	c.now_tsc = rte_rdtsc();
 	c.ttl_tsc = (uint64_t)cfg.idem_ttl_ms * (rte_get_tsc_hz() / 1000);
@@ -421,12 +420,8 @@ main(int argc, char **argv)
 	if (exchange_setup() != 0)
 		rte_exit(EXIT_FAILURE, "paygate: cannot create the workers' exchange rings\n");
 
-	struct timespec rt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
 	/* Checkpoints older than the TTL bound what later starts must read. */
-	uint64_t cutoff = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec -
-			  (uint64_t)cfg.idem_ttl_ms * 1000000ull;
+	uint64_t cutoff = clock_real_ns() - (uint64_t)cfg.idem_ttl_ms * 1000000ull;
 	struct journal_replay *replay = journal_replay_create(cutoff);
 	struct journal_recovery jr;
 

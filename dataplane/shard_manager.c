@@ -7,18 +7,10 @@
 
 #include <urcu-qsbr.h>
 
+#include "clock_ns.h"
 #include "shard_manager.h"
 
 #define REBALANCE_MAX_MOVES 1024
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int
 shard_manager_init(struct shard_manager *sm, uint32_t n_slots, uint16_t n_workers,
@@ -44,7 +36,7 @@ shard_manager_init(struct shard_manager *sm, uint32_t n_slots, uint16_t n_worker
 	shard_map_assign(sm->map, sm->active);
 	for (uint32_t s = 0; s < n_slots; s++)
 		x[sm->map->owner[s]]->holds[s] = 1;
-	sm->sample_ns = now_ns();
+	sm->sample_ns = clock_mono_ns();
 	return 0;
 }
 
@@ -122,7 +114,7 @@ shard_manager_move(struct shard_manager *sm, uint32_t n, const uint32_t *slots,
 		ret = 0;
 		goto out;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 
 	next->version = old->version + 1;
 	rcu_assign_pointer(sm->map, next);
@@ -158,7 +150,7 @@ shard_manager_move(struct shard_manager *sm, uint32_t n, const uint32_t *slots,
 		}
 		usleep(20);
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = clock_mono_ns() - t0;
 
 	sm->moves++;
 	sm->slots_moved += moved;
@@ -273,7 +265,7 @@ shard_manager_rebalance(struct shard_manager *sm, double ratio, bool *reachable,
 void
 shard_manager_sample(struct shard_manager *sm)
 {
-	uint64_t t = now_ns(), dt = t - sm->sample_ns;
+	uint64_t t = clock_mono_ns(), dt = t - sm->sample_ns;
 
 	if (dt == 0)
 		return;

@@ -98,6 +98,18 @@ pg_gateway_stats() {
 	pg_json "$PG_TMP/telemetry.json" "$1"
 }
 
+# pg_start_pktgen NAME [options]: paygate-pktgen in the background on CPU 1,
+# memif client of the gateway's $PG_TMP/memif.sock, with the sample
+# merchants and cards unless the options name others (the last one wins).
+pg_start_pktgen() {
+	local name=$1
+	shift
+	# shellcheck disable=SC2046
+	pg_start "$name" "$PG_PKTGEN" $(pg_eal "$name") --lcores 0@1 \
+		--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
+		--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" "$@"
+}
+
 # This run's gateway through paygatectl.
 PG_CTL="$PG_BUILD/control/paygatectl"
 ctl() { "$PG_CTL" -s "$PG_TMP/ctl.sock" "$@"; }

@@ -20,10 +20,7 @@ PG_BANK_TIMEOUT_MS=300 PG_BREAKER_OPEN_MS=500 PG_SLOTS=64 PG_IDEM_PER_SLOT=8192 
 pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socket-abstract=no"
 pg_wait_file "$PG_TMP/memif.sock"
 
-# shellcheck disable=SC2046
-pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
-	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
+pg_start_pktgen pktgen \
 	--duration 12 --rate "$rate" --flows 64 --seed 15 --mix valid=90,bad_luhn=10 \
 	--drain-ms 4000 --json "$PG_TMP/pktgen.json"
 sleep 1

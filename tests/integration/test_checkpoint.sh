@@ -27,10 +27,7 @@ PG_IDEM_TTL_MS=1000 PG_CHECKPOINT_S=1 PG_JOURNAL_SEGMENT_MB=1 PG_BANK_TIMEOUT_MS
 start_gateway
 pg_wait_file "$PG_TMP/memif.sock"
 
-# shellcheck disable=SC2046
-pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
-	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
+pg_start_pktgen pktgen \
 	--duration 5 --rate "$rate" --flows 64 --seed 17 --mix valid=90,bad_luhn=10 \
 	--drain-ms 2000 --json "$PG_TMP/pktgen.json"
 sleep 3

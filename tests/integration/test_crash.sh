@@ -31,10 +31,7 @@ pg_wait_file "$PG_TMP/memif.sock"
 
 # run_pktgen NAME COUNT
 run_pktgen() {
-	# shellcheck disable=SC2046
-	pg_start "$1" "$PG_PKTGEN" $(pg_eal "$1") --lcores 0@1 \
-		--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-		--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
+	pg_start_pktgen "$1" \
 		--count "$2" --rate "$rate" --flows 64 --queues 2 --seed 31 --epoch "$EPOCH" \
 		--mix valid=75,insufficient=8,lost=4,bad_luhn=5,expired=4,echo=4 \
 		--mti 0100=50,0200=50 --drain-ms 3000 \

@@ -33,10 +33,7 @@ pg_wait_file "$PG_TMP/memif.sock"
 
 # run_zipf NAME MERCHANTS SECONDS: pktgen in the background.
 run_zipf() {
-	# shellcheck disable=SC2046
-	pg_start "$1" "$PG_PKTGEN" $(pg_eal "$1") --lcores 0@1 \
-		--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-		--merchants "$2" --cards "$PG_SRC/configs/cards.csv" \
+	pg_start_pktgen "$1" --merchants "$2" \
 		--duration "$3" --rate "$rate" --flows 64 --queues 4 --seed 9 \
 		--merchant-dist zipf --zipf-s 1.1 \
 		--mix valid=40,bad_luhn=30,expired=30 --mti 0100=50,0200=50 \

@@ -67,10 +67,7 @@ mapfile -t slots < <(for m in $(grep -v "^#" "$PG_SRC/configs/merchants.csv" | t
 done | sort -un)
 echo "merchant slots: ${slots[*]}"
 
-# shellcheck disable=SC2046
-pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
-	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
+pg_start_pktgen pktgen \
 	--count "$count" --rate "$rate" --flows 64 --queues 4 --seed 7 \
 	--mix valid=60,bad_luhn=5,expired=5,unknown_merchant=5,insufficient=5,lost=4,stolen=4,over_limit=6,echo=6 \
 	--mti 0100=50,0200=50 --retransmit 0.05 --dup-inflight 0.01 --malformed 0.01 \

@@ -34,10 +34,7 @@ pg_start_gateway 0@0,1@0 "net_memif0,role=server,socket=$PG_TMP/memif.sock,socke
 pg_wait_file "$PG_TMP/memif.sock"
 pg_check "both banks connected" test "$(banks 'b["default"]["links_up"] + b["mc"]["links_up"]')" -eq 4
 
-# shellcheck disable=SC2046
-pg_start pktgen "$PG_PKTGEN" $(pg_eal pg) --lcores 0@1 \
-	--vdev "net_memif0,role=client,socket=$PG_TMP/memif.sock,socket-abstract=no" -- \
-	--merchants "$PG_SRC/configs/merchants.csv" --cards "$PG_SRC/configs/cards.csv" \
+pg_start_pktgen pktgen \
 	--duration 9 --rate "$rate" --flows 64 --seed 14 --mix valid=90,bad_luhn=10 \
 	--drain-ms 4000 --json "$PG_TMP/pktgen.json"
 sleep 2

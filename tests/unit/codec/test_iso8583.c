@@ -584,6 +584,19 @@ test_random_bodies(void **state)
 	}
 }
 
+/* Field 7 as the gateway writes it: UTC, MMDDhhmmss. */
+static void
+test_transmission_time(void **state)
+{
+	char f7[10];
+
+	(void)state;
+	iso_transmission_time(f7, 1764072305);     /* 2025-11-25 12:05:05 UTC */
+	assert_memory_equal(f7, "1125120505", 10);
+	iso_transmission_time(f7, 1767225599);     /* 2025-12-31 23:59:59 UTC */
+	assert_memory_equal(f7, "1231235959", 10);
+}
+
 int
 main(void)
 {
@@ -599,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_response_build),
 		cmocka_unit_test(test_response_network),
 		cmocka_unit_test(test_random_bodies),
+		cmocka_unit_test(test_transmission_time),
 	};
 
 	return cmocka_run_group_tests_name("iso8583", tests, NULL, NULL);
